@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole gateway configuration. Every field has a default
+// (DefaultConfig); config.yaml at the repository root documents them all.
+type Config struct {
+	Log   LogConfig   `yaml:"log"`
+	RTMP  RTMPConfig  `yaml:"rtmp"`
+	RTMPS RTMPSConfig `yaml:"rtmps"`
+	HTTP  HTTPConfig  `yaml:"http"`
+	HLS   HLSConfig   `yaml:"hls"`
+}
+
+// LogConfig selects the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // trace, debug, info, warn, error
+	Format string `yaml:"format"` // console or json
+}
+
+// RTMPConfig is the plain RTMP listener and the limits shared with RTMPS.
+type RTMPConfig struct {
+	Listen           string        `yaml:"listen"`
+	HandshakeTimeout time.Duration `yaml:"handshakeTimeout"`
+	PublishTimeout   time.Duration `yaml:"publishTimeout"`
+	ReadTimeout      time.Duration `yaml:"readTimeout"`
+	MaxMessageSize   int           `yaml:"maxMessageSize"`
+	MaxConnections   int           `yaml:"maxConnections"`
+}
+
+// RTMPSConfig is the TLS listener, enabled when Cert and Key are set.
+type RTMPSConfig struct {
+	Listen string `yaml:"listen"`
+	Cert   string `yaml:"cert"`
+	Key    string `yaml:"key"`
+}
+
+// HTTPConfig is the HLS origin, API and player listener.
+type HTTPConfig struct {
+	Listen      string `yaml:"listen"`
+	AllowOrigin string `yaml:"allowOrigin"`
+}
+
+// HLSConfig shapes the segmenter output.
+type HLSConfig struct {
+	Variant         string        `yaml:"variant"` // mpegts, fmp4, lowlatency
+	SegmentDuration time.Duration `yaml:"segmentDuration"`
+	PartDuration    time.Duration `yaml:"partDuration"`
+	SegmentCount    int           `yaml:"segmentCount"`
+	ReconnectWindow time.Duration `yaml:"reconnectWindow"`
+	Retention       time.Duration `yaml:"retention"`
+}
+
+// DefaultConfig returns the embedded defaults: the gateway runs on them with no
+// configuration file.
+func DefaultConfig() Config {
+	return Config{
+		Log: LogConfig{Level: "info", Format: "console"},
+		RTMP: RTMPConfig{
+			Listen:           ":1935",
+			HandshakeTimeout: 5 * time.Second,
+			PublishTimeout:   10 * time.Second,
+			ReadTimeout:      10 * time.Second,
+			MaxMessageSize:   8 << 20,
+			MaxConnections:   1000,
+		},
+		RTMPS: RTMPSConfig{Listen: ":1936"},
+		HTTP:  HTTPConfig{Listen: ":8080", AllowOrigin: "*"},
+		HLS: HLSConfig{
+			Variant:         "fmp4",
+			SegmentDuration: 2 * time.Second,
+			PartDuration:    200 * time.Millisecond,
+			SegmentCount:    6,
+			ReconnectWindow: 10 * time.Second,
+			Retention:       60 * time.Second,
+		},
+	}
+}
+
+// LoadConfig reads a YAML file over the defaults. Unknown keys and bad values
+// are errors that name the key.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	if path == "" {
+		return cfg, cfg.Validate()
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("read config: %w", err)
+	}
+	if err := decodeConfig(bytes.NewReader(data), &cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func decodeConfig(r io.Reader, cfg *Config) error {
+	dec := yaml.NewDecoder(r)
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if errors.Is(err, io.EOF) { // an empty file keeps the defaults
+		return nil
+	}
+	return err
+}
+
+// Validate checks every value and names the offending key.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	switch c.Log.Level {
+	case "trace", "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of trace, debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "console", "json":
+	default:
+		bad("log.format", "%q is not one of console, json", c.Log.Format)
+	}
+	if c.RTMP.Listen == "" {
+		bad("rtmp.listen", "must not be empty")
+	}
+	positive := func(key string, d time.Duration) {
+		if d <= 0 {
+			bad(key, "must be a positive duration, got %v", d)
+		}
+	}
+	positive("rtmp.handshakeTimeout", c.RTMP.HandshakeTimeout)
+	positive("rtmp.publishTimeout", c.RTMP.PublishTimeout)
+	positive("rtmp.readTimeout", c.RTMP.ReadTimeout)
+	if c.RTMP.MaxMessageSize < 64<<10 || c.RTMP.MaxMessageSize > 256<<20 {
+		bad("rtmp.maxMessageSize", "must be between 65536 and 268435456 bytes, got %d", c.RTMP.MaxMessageSize)
+	}
+	if c.RTMP.MaxConnections < 1 {
+		bad("rtmp.maxConnections", "must be at least 1, got %d", c.RTMP.MaxConnections)
+	}
+	if (c.RTMPS.Cert == "") != (c.RTMPS.Key == "") {
+		bad("rtmps", "cert and key must be set together")
+	}
+	if c.RTMPS.Cert != "" && c.RTMPS.Listen == "" {
+		bad("rtmps.listen", "must not be empty when a certificate is set")
+	}
+	if c.HTTP.Listen == "" {
+		bad("http.listen", "must not be empty")
+	}
+	switch c.HLS.Variant {
+	case "mpegts", "fmp4", "lowlatency":
+	default:
+		bad("hls.variant", "%q is not one of mpegts, fmp4, lowlatency", c.HLS.Variant)
+	}
+	if c.HLS.SegmentDuration < 500*time.Millisecond || c.HLS.SegmentDuration > 30*time.Second {
+		bad("hls.segmentDuration", "must be between 500ms and 30s, got %v", c.HLS.SegmentDuration)
+	}
+	if c.HLS.PartDuration < 50*time.Millisecond || c.HLS.PartDuration > c.HLS.SegmentDuration/2 {
+		bad("hls.partDuration", "must be between 50ms and half of hls.segmentDuration, got %v", c.HLS.PartDuration)
+	}
+	if c.HLS.SegmentCount < 3 || c.HLS.SegmentCount > 100 {
+		bad("hls.segmentCount", "must be between 3 and 100, got %d", c.HLS.SegmentCount)
+	}
+	if c.HLS.ReconnectWindow < 0 {
+		bad("hls.reconnectWindow", "must not be negative, got %v", c.HLS.ReconnectWindow)
+	}
+	if c.HLS.Retention < 0 {
+		bad("hls.retention", "must not be negative, got %v", c.HLS.Retention)
+	}
+	return errors.Join(errs...)
+}
+
+// String renders the configuration as YAML (for -print-config).
+func (c Config) String() string {
+	var b strings.Builder
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	_ = enc.Encode(c)
+	return b.String()
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bluenviron/gohlslib/v2"
+	"github.com/bluenviron/gohlslib/v2/pkg/codecs"
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
+)
+
+var variants = []string{"mpegts", "fmp4", "lowlatency"}
+
+// ffmpeg publishes a clip with B-frames; every variant must decode without
+// errors and reproduce the source's DTS and PTS exactly, and gohlslib's Client
+// must read it.
+func TestE2EFFmpegPublish(t *testing.T) {
+	t.Parallel()
+	src := clip(t, 5)
+	wantVideo, _ := probePackets(t, src)
+	for _, variant := range variants {
+		t.Run(variant, func(t *testing.T) {
+			t.Parallel()
+			gw := sharedGateway(t, variant)
+			stream := "ff-" + variant
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+
+			start := time.Now()
+			cmd := publishFFmpeg(t, ctx, src, rtmpURL(gw, "live", stream))
+			index := httpURL(gw, "live/"+stream+"/index.m3u8")
+			if !waitFor(10*time.Second, func() bool { code, _, _ := httpGet(t, index); return code == 200 }) {
+				t.Fatal("multivariant playlist never became available")
+			}
+			t.Logf("first playlist %v after ffmpeg start", time.Since(start).Round(time.Millisecond))
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("ffmpeg: %v", err)
+			}
+
+			media := mediaPlaylistURL(t, gw, "live", stream)
+			var pl *playlist.Media
+			if !waitFor(5*time.Second, func() bool { pl = getMedia(t, media); return pl != nil && pl.Endlist }) {
+				t.Fatal("no EXT-X-ENDLIST after the publisher unpublished")
+			}
+			checkMediaPlaylist(t, pl, variant)
+
+			if msg := decodeErrors(t, index); msg != "" {
+				t.Errorf("ffmpeg decoding the HLS output reported: %s", msg)
+			}
+			gotVideo, gotAudio := probePackets(t, index)
+			compareTimestamps(t, wantVideo, gotVideo, 0.0015)
+			if len(gotAudio) == 0 {
+				t.Error("no audio packets in the HLS output")
+			}
+			readWithGohlslib(t, index, len(wantVideo))
+		})
+	}
+}
+
+// mediaPlaylistURL finds the first media playlist in the multivariant playlist.
+func mediaPlaylistURL(t *testing.T, gw *App, app, stream string) string {
+	t.Helper()
+	code, _, body := httpGet(t, httpURL(gw, app+"/"+stream+"/index.m3u8"))
+	if code != 200 {
+		t.Fatalf("index.m3u8: status %d", code)
+	}
+	pl, err := playlist.Unmarshal(body)
+	if err != nil {
+		t.Fatalf("index.m3u8 does not parse: %v\n%s", err, body)
+	}
+	mv, ok := pl.(*playlist.Multivariant)
+	if !ok || len(mv.Variants) == 0 {
+		t.Fatalf("index.m3u8 is not a multivariant playlist with variants:\n%s", body)
+	}
+	return httpURL(gw, app+"/"+stream+"/"+mv.Variants[0].URI)
+}
+
+// getMedia fetches and parses a media playlist; nil when unavailable.
+func getMedia(t *testing.T, url string) *playlist.Media {
+	t.Helper()
+	code, _, body := httpGet(t, url)
+	if code != 200 {
+		return nil
+	}
+	pl, err := playlist.Unmarshal(body)
+	if err != nil {
+		t.Fatalf("media playlist does not parse: %v\n%s", err, body)
+	}
+	m, ok := pl.(*playlist.Media)
+	if !ok {
+		t.Fatalf("not a media playlist:\n%s", body)
+	}
+	return m
+}
+
+// checkMediaPlaylist applies the RFC 8216 rules a finished playlist must meet.
+func checkMediaPlaylist(t *testing.T, pl *playlist.Media, variant string) {
+	t.Helper()
+	if len(pl.Segments) == 0 {
+		t.Fatal("no segments")
+	}
+	for i, s := range pl.Segments {
+		// RFC 8216 §4.3.3.1: EXTINF rounded must not exceed the target duration.
+		if r := int(s.Duration.Seconds() + 0.5); r > pl.TargetDuration {
+			t.Errorf("segment %d: EXTINF %v rounds above TARGETDURATION %d", i, s.Duration, pl.TargetDuration)
+		}
+		if s.DateTime == nil {
+			t.Errorf("segment %d has no EXT-X-PROGRAM-DATE-TIME", i)
+		}
+	}
+	if variant == "lowlatency" {
+		if pl.PartInf == nil || pl.ServerControl == nil {
+			t.Fatal("LL-HLS playlist without EXT-X-PART-INF / EXT-X-SERVER-CONTROL")
+		}
+		if pl.ServerControl.PartHoldBack == nil || *pl.ServerControl.PartHoldBack < 3*pl.PartInf.PartTarget {
+			t.Errorf("PART-HOLD-BACK %v < 3 x PART-TARGET %v", pl.ServerControl.PartHoldBack, pl.PartInf.PartTarget)
+		}
+	}
+}
+
+// readWithGohlslib plays url with gohlslib's Client until it has seen n video
+// access units.
+func readWithGohlslib(t *testing.T, url string, n int) {
+	t.Helper()
+	got := make(chan int, 1024)
+	c := &gohlslib.Client{URI: url, StartDistance: 100, MaxDistance: 100}
+	c.OnTracks = func(tracks []*gohlslib.Track) error {
+		for _, tr := range tracks {
+			if _, ok := tr.Codec.(*codecs.H264); ok {
+				c.OnDataH26x(tr, func(_, _ int64, au [][]byte) {
+					select {
+					case got <- len(au):
+					default:
+					}
+				})
+			}
+		}
+		return nil
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	count := 0
+	timeout := time.After(20 * time.Second)
+	for count < n {
+		select {
+		case <-got:
+			count++
+		case err := <-c.Wait():
+			if count < n {
+				t.Fatalf("gohlslib client stopped after %d of %d access units: %v", count, n, err)
+			}
+		case <-timeout:
+			t.Fatalf("gohlslib client read %d of %d access units", count, n)
+		}
+	}
+}
+
+// GStreamer's rtmpsink (librtmp, the library OBS's lineage uses, digest
+// handshake) and rtmp2sink publish live test sources.
+func TestE2EGStreamerPublish(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "gst-launch-1.0", "ffprobe")
+	for _, sink := range []string{"rtmpsink", "rtmp2sink"} {
+		t.Run(sink, func(t *testing.T) {
+			t.Parallel()
+			if out, err := exec.Command("gst-inspect-1.0", sink).CombinedOutput(); err != nil {
+				requireTool(t, "no-"+sink) // skip locally, fail in CI
+				t.Logf("%s", out)
+			}
+			gw := sharedGateway(t, "fmp4")
+			stream := "gst-" + sink
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			pipeline := fmt.Sprintf("videotestsrc num-buffers=120 is-live=true ! video/x-raw,width=320,height=240,framerate=30/1 "+
+				"! x264enc key-int-max=30 bframes=2 speed-preset=veryfast ! h264parse ! flvmux name=m streamable=true "+
+				"! %s location=%s "+
+				"audiotestsrc is-live=true num-buffers=172 ! audio/x-raw,rate=44100,channels=2 ! avenc_aac ! aacparse ! m.",
+				sink, rtmpURL(gw, "live", stream))
+			cmd := exec.CommandContext(ctx, "gst-launch-1.0", append([]string{"-q", "-e"}, strings.Fields(pipeline)...)...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("gst-launch: %v\n%s", err, out)
+			}
+			var info *streamInfoView
+			if !waitFor(10*time.Second, func() bool { info = streamInfo(t, gw, "live", stream); return info != nil && info.Ended }) {
+				t.Fatalf("stream did not end cleanly: %+v", info)
+			}
+			if !info.has("video", "H264", 320, 240) || !info.hasAudio("AAC", 44100, 2) {
+				t.Errorf("tracks = %+v, want H264 320x240 and AAC 44100 Hz stereo", info.Tracks)
+			}
+			index := httpURL(gw, "live/"+stream+"/index.m3u8")
+			if msg := decodeErrors(t, index); msg != "" {
+				t.Errorf("decoding the HLS output reported: %s", msg)
+			}
+			v, a := probePackets(t, index)
+			if len(v) < 100 || len(a) == 0 {
+				t.Errorf("got %d video and %d audio packets, want ~120 video and some audio", len(v), len(a))
+			}
+		})
+	}
+}

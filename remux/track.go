@@ -104,6 +104,11 @@ type Track struct {
 	FrameRate float64
 	// VPS, SPS and PPS are the H.264/H.265 parameter sets (owned copies; VPS for H.265 only).
 	VPS, SPS, PPS []byte
+	// ExtraVPS, ExtraSPS and ExtraPPS hold any further parameter sets of
+	// the configuration (rare: several PPS ids, or several SPS). Sinks that
+	// write a decoder configuration record (avcC/hvcC) or put parameter sets
+	// in-band include them after VPS, SPS and PPS. Nil when there are none.
+	ExtraVPS, ExtraSPS, ExtraPPS [][]byte
 	// AV1SequenceHeader is the AV1 sequence header OBU (AV1 only).
 	AV1SequenceHeader []byte
 

@@ -1,0 +1,28 @@
+package flv
+
+import "errors"
+
+// Sentinel errors of the FLV parsers. Errors returned by the parsers wrap
+// one of them (test with errors.Is) and add the offending values.
+var (
+	// ErrTruncated: a body or record ends before a field it announces.
+	ErrTruncated = errors.New("flv: truncated")
+	// ErrConfigVersion: a decoder configuration record has a
+	// configurationVersion other than 1.
+	ErrConfigVersion = errors.New("flv: unsupported configuration record version")
+	// ErrLengthSize: lengthSizeMinusOne is 2 (3-byte NAL unit lengths are
+	// not allowed by ISO/IEC 14496-15).
+	ErrLengthSize = errors.New("flv: invalid NAL unit length size")
+	// ErrParameterSet: a parameter set in a configuration record is empty
+	// or has the wrong NAL unit type.
+	ErrParameterSet = errors.New("flv: invalid parameter set")
+	// ErrTooManyNALUs: an access unit holds more NAL units than MaxNALUs.
+	ErrTooManyNALUs = errors.New("flv: too many NAL units in access unit")
+	// ErrPacketType: an unknown AVCPacketType or AACPacketType.
+	ErrPacketType = errors.New("flv: unknown packet type")
+	// ErrCodecMismatch: a frame's codec differs from its track's
+	// configuration and no in-band parameter sets reconfigure it.
+	ErrCodecMismatch = errors.New("flv: frame codec differs from the track configuration")
+	// ErrADTS: an AAC frame starts with an ADTS header that cannot be used.
+	ErrADTS = errors.New("flv: unusable ADTS header")
+)

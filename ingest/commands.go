@@ -291,11 +291,17 @@ func (c *conn) onPublish(streamID uint32, args []any) error {
 		return c.rejectPublish(streamID, key, pe)
 	}
 
-	c.pub = &publication{streamID: streamID, key: key, sess: sess}
+	// With stream keys configured the key is a secret: log and report the
+	// public stream name when the session knows it.
+	name := key
+	if n, ok := sess.(StreamNamer); ok {
+		name = n.StreamName()
+	}
+	c.pub = &publication{streamID: streamID, key: name, sess: sess}
 	c.mu.Lock()
-	c.key = key
+	c.key = name
 	c.mu.Unlock()
-	c.log = c.log.With().Str("stream", key).Logger()
+	c.log = c.log.With().Str("stream", name).Logger()
 	c.setState(StatePublishing)
 	c.nr.sliding = c.s.ReadTimeout
 	c.watch <- sess.Done()
@@ -305,7 +311,7 @@ func (c *conn) onPublish(streamID uint32, args []any) error {
 	if err := c.cw.WriteUserControl(chunk.EventStreamBegin, streamID); err != nil {
 		return err
 	}
-	if err := c.writeStatus(streamID, "status", CodePublishStart, key+" is now published.", key); err != nil {
+	if err := c.writeStatus(streamID, "status", CodePublishStart, name+" is now published.", name); err != nil {
 		return err
 	}
 	if err := c.flush(); err != nil {

@@ -122,3 +122,10 @@ func stripQuery(s string) string {
 	name, _, _ := strings.Cut(s, "?")
 	return name
 }
+
+// StreamNamer is implemented by a Session that knows the public stream name
+// its publication is seen under. When stream keys are secrets, the server
+// logs and reports that name instead of the key.
+type StreamNamer interface {
+	StreamName() string
+}

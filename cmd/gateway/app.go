@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/livegate/gateway/hls"
 	"github.com/livegate/gateway/httpserver"
 	"github.com/livegate/gateway/ingest"
+	"github.com/livegate/gateway/ingest/admission"
 	"github.com/livegate/gateway/ingest/amf"
 	"github.com/livegate/gateway/ingest/flv"
 	"github.com/livegate/gateway/remux"
@@ -21,6 +23,7 @@ type App struct {
 	cfg  Config
 	log  zerolog.Logger
 	hls  *hls.Manager
+	auth *admission.Admitter
 	rtmp *ingest.Server
 	http *httpserver.Server
 }
@@ -39,7 +42,21 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hls: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, hls: mgr}
+	keys := make([]admission.StaticKey, len(cfg.Auth.Keys))
+	for i, k := range cfg.Auth.Keys {
+		keys[i] = admission.StaticKey{App: k.App, Stream: k.Stream, Key: k.Key}
+	}
+	auth, err := admission.New(admission.Config{
+		Keys:    keys,
+		Webhook: admission.WebhookConfig{URL: cfg.Auth.Webhook.URL, Timeout: cfg.Auth.Webhook.Timeout},
+		Notify:  admission.NotifyConfig{URL: cfg.Auth.Notify.URL, Timeout: cfg.Auth.Notify.Timeout, Retries: cfg.Auth.Notify.Retries},
+		Logger:  log.With().Str("component", "auth").Logger(),
+	})
+	if err != nil {
+		mgr.Close()
+		return nil, fmt.Errorf("auth: %w", err)
+	}
+	a := &App{cfg: cfg, log: log, hls: mgr, auth: auth}
 	a.rtmp = &ingest.Server{
 		Listen:           cfg.RTMP.Listen,
 		TLSListen:        cfg.RTMPS.Listen,
@@ -66,11 +83,13 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 func (a *App) Start() error {
 	if err := a.http.Start(); err != nil {
 		a.hls.Close()
+		a.auth.Close()
 		return fmt.Errorf("http: %w", err)
 	}
 	if err := a.rtmp.Start(); err != nil {
 		a.http.Close()
 		a.hls.Close()
+		a.auth.Close()
 		return fmt.Errorf("rtmp: %w", err)
 	}
 	ev := a.log.Info().Stringer("rtmp", a.rtmp.Addr()).Stringer("http", a.http.Addr()).Str("variant", a.cfg.HLS.Variant)
@@ -91,6 +110,7 @@ func (a *App) HTTPAddr() net.Addr { return a.http.Addr() }
 func (a *App) Close() {
 	a.rtmp.Close()
 	a.hls.Close()
+	a.auth.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := a.http.Shutdown(ctx); err != nil {
@@ -99,34 +119,83 @@ func (a *App) Close() {
 }
 
 // onPublish admits a publisher: its media flows FLV → remux → segmenter.
-func (a *App) onPublish(_ context.Context, req *ingest.PublishRequest) (ingest.Session, error) {
-	log := a.log.With().Str("conn", req.ConnID).Str("app", req.App).Str("stream", req.Key).Logger()
-	pub, err := a.hls.Publish(req.App, req.Key)
+func (a *App) onPublish(ctx context.Context, req *ingest.PublishRequest) (ingest.Session, error) {
+	log := a.log.With().Str("conn", req.ConnID).Str("app", req.App).Logger()
+	dec, err := a.auth.Admit(ctx, &admission.Request{
+		App:     req.App,
+		Key:     req.Key,
+		Query:   req.Query,
+		Remote:  addrString(req.Remote),
+		Connect: metadataMap(req.Connect),
+		ConnID:  req.ConnID,
+	})
 	if err != nil {
-		return nil, &ingest.PublishError{Code: "NetStream.Publish.BadName", Description: err.Error()}
+		var rej *admission.Rejection
+		if errors.As(err, &rej) {
+			log.Warn().Str("key_id", a.auth.KeyID(req.Key)).Str("reason", rej.Reason).Msg("publish refused")
+			return nil, &ingest.PublishError{Code: rej.Code, Description: rej.Description}
+		}
+		return nil, err
 	}
+	log = log.With().Str("stream", dec.Stream).Logger()
+	pub, err := a.hls.Publish(dec.App, dec.Stream)
+	if err != nil {
+		log.Warn().Err(err).Msg("publish refused by the segmenter")
+		return nil, &ingest.PublishError{Code: ingest.CodePublishBadName, Description: err.Error()}
+	}
+	log.Info().Str("source", dec.Source.String()).Msg("publish admitted")
 	rmx := remux.NewRemuxer(pub, log)
-	return &session{pub: pub, rmx: rmx, dmx: flv.NewDemuxer(rmx, log)}, nil
+	s := &session{
+		pub: pub, rmx: rmx, dmx: flv.NewDemuxer(rmx, log), auth: a.auth,
+		ev: admission.Event{App: dec.App, Stream: dec.Stream, Remote: addrString(req.Remote), ConnID: req.ConnID, Time: time.Now()},
+	}
+	a.auth.NotifyStart(s.ev)
+	return s, nil
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
 }
 
 // session connects one RTMP publication to its segmenter publication.
 type session struct {
-	pub *hls.Publication
-	rmx *remux.Remuxer
-	dmx *flv.Demuxer
+	pub   *hls.Publication
+	rmx   *remux.Remuxer
+	dmx   *flv.Demuxer
+	auth  *admission.Admitter
+	ev    admission.Event
+	bytes int64 // media bytes received; only the connection goroutine touches it
 }
 
-func (s *session) Video(ts uint32, body []byte) error { return s.dmx.Video(ts, body) }
-func (s *session) Audio(ts uint32, body []byte) error { return s.dmx.Audio(ts, body) }
-func (s *session) Metadata(md amf.Object) error     { return s.dmx.Metadata(metadataMap(md)) }
-func (s *session) Done() <-chan struct{}             { return s.pub.Done() }
+func (s *session) Video(ts uint32, body []byte) error {
+	s.bytes += int64(len(body))
+	return s.dmx.Video(ts, body)
+}
+
+func (s *session) Audio(ts uint32, body []byte) error {
+	s.bytes += int64(len(body))
+	return s.dmx.Audio(ts, body)
+}
+
+func (s *session) Metadata(md amf.Object) error { return s.dmx.Metadata(metadataMap(md)) }
+func (s *session) Done() <-chan struct{}        { return s.pub.Done() }
 
 func (s *session) End(clean bool) {
-	s.rmx.Close()
+	_ = s.rmx.Close()
 	s.pub.End(clean)
+	ev := s.ev
+	ev.Duration = time.Since(ev.Time)
+	ev.Time = time.Now()
+	ev.Bytes = s.bytes
+	ev.Clean = clean
+	s.auth.NotifyStop(ev)
 }
 
-// metadataMap flattens onMetaData into the plain values the FLV demuxer reads.
+// metadataMap flattens an AMF object into the plain values JSON and the FLV
+// demuxer read.
 func metadataMap(md amf.Object) map[string]any {
 	m := make(map[string]any, len(md))
 	for _, p := range md {
@@ -137,3 +206,6 @@ func metadataMap(md amf.Object) map[string]any {
 	}
 	return m
 }
+
+// StreamName is the public name of the stream (never the secret key).
+func (s *session) StreamName() string { return s.ev.Stream }

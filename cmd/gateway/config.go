@@ -20,6 +20,35 @@ type Config struct {
 	RTMPS RTMPSConfig `yaml:"rtmps"`
 	HTTP  HTTPConfig  `yaml:"http"`
 	HLS   HLSConfig   `yaml:"hls"`
+	Auth  AuthConfig  `yaml:"auth"`
+}
+
+// AuthConfig decides who may publish: static keys, an admission webhook, and
+// notify webhooks for publish start and stop.
+type AuthConfig struct {
+	Keys    []KeyConfig   `yaml:"keys"`
+	Webhook WebhookConfig `yaml:"webhook"`
+	Notify  NotifyConfig  `yaml:"notify"`
+}
+
+// KeyConfig maps a secret publish key to the stream name viewers see.
+type KeyConfig struct {
+	App    string `yaml:"app"`
+	Stream string `yaml:"stream"`
+	Key    string `yaml:"key"`
+}
+
+// WebhookConfig is the admission webhook: POSTed JSON, 2xx admits.
+type WebhookConfig struct {
+	URL     string        `yaml:"url"`
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// NotifyConfig is the publish start/stop notification webhook.
+type NotifyConfig struct {
+	URL     string        `yaml:"url"`
+	Timeout time.Duration `yaml:"timeout"`
+	Retries int           `yaml:"retries"`
 }
 
 // LogConfig selects the log level and format.
@@ -84,6 +113,11 @@ func DefaultConfig() Config {
 			ReconnectWindow: 10 * time.Second,
 			Retention:       60 * time.Second,
 		},
+		Auth: AuthConfig{
+			Keys:    []KeyConfig{},
+			Webhook: WebhookConfig{Timeout: 3 * time.Second},
+			Notify:  NotifyConfig{Timeout: 3 * time.Second, Retries: 3},
+		},
 	}
 }
 
@@ -98,7 +132,7 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("read config: %w", err)
 	}
-	if err := decodeConfig(bytes.NewReader(data), &cfg); err != nil {
+	if err := decodeConfig(data, &cfg); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := cfg.Validate(); err != nil {
@@ -107,14 +141,66 @@ func LoadConfig(path string) (Config, error) {
 	return cfg, nil
 }
 
-func decodeConfig(r io.Reader, cfg *Config) error {
-	dec := yaml.NewDecoder(r)
+func decodeConfig(data []byte, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	err := dec.Decode(cfg)
 	if errors.Is(err, io.EOF) { // an empty file keeps the defaults
 		return nil
 	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		return nameKeys(data, te)
+	}
 	return err
+}
+
+// nameKeys rewrites yaml.v3's "line N: ..." messages to start with the dotted
+// key on that line, so every error names the key.
+func nameKeys(data []byte, te *yaml.TypeError) error {
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return te
+	}
+	keys := map[int]string{}
+	var walk func(n *yaml.Node, path string)
+	walk = func(n *yaml.Node, path string) {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			for _, c := range n.Content {
+				walk(c, path)
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				p := n.Content[i].Value
+				if path != "" {
+					p = path + "." + p
+				}
+				keys[n.Content[i].Line] = p
+				walk(n.Content[i+1], p)
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				p := fmt.Sprintf("%s[%d]", path, i)
+				if _, ok := keys[c.Line]; !ok {
+					keys[c.Line] = p
+				}
+				walk(c, p)
+			}
+		}
+	}
+	walk(&root, "")
+	errs := make([]error, 0, len(te.Errors))
+	for _, msg := range te.Errors {
+		var line int
+		if _, err := fmt.Sscanf(msg, "line %d:", &line); err == nil {
+			if k, ok := keys[line]; ok {
+				msg = k + ": " + msg
+			}
+		}
+		errs = append(errs, errors.New(msg))
+	}
+	return errors.Join(errs...)
 }
 
 // Validate checks every value and names the offending key.
@@ -178,6 +264,11 @@ func (c Config) Validate() error {
 	}
 	if c.HLS.Retention < 0 {
 		bad("hls.retention", "must not be negative, got %v", c.HLS.Retention)
+	}
+	positive("auth.webhook.timeout", c.Auth.Webhook.Timeout)
+	positive("auth.notify.timeout", c.Auth.Notify.Timeout)
+	if c.Auth.Notify.Retries < 0 || c.Auth.Notify.Retries > 10 {
+		bad("auth.notify.retries", "must be between 0 and 10, got %d", c.Auth.Notify.Retries)
 	}
 	return errors.Join(errs...)
 }

@@ -143,16 +143,20 @@ func (a *Admitter) Admit(ctx context.Context, req *Request) (Decision, error) {
 	d, rej := a.admit(ctx, req)
 	if rej != nil {
 		a.stats.reject(rej.Code)
-		ev := a.log.Debug().Str("code", rej.Code).Str("reason", rej.Reason)
-		if req != nil {
-			ev = ev.Str("conn", req.ConnID).Str("app", req.App).Str("key_id", a.KeyID(req.Key))
+		// The caller logs the refusal; this line adds the key id, at Debug.
+		if ev := a.log.Debug(); ev.Enabled() {
+			if req != nil {
+				ev = ev.Str("conn", req.ConnID).Str("app", req.App).Str("key_id", a.KeyID(req.Key))
+			}
+			ev.Str("code", rej.Code).Str("reason", rej.Reason).Msg("publish refused")
 		}
-		ev.Msg("publish refused")
 		return Decision{}, rej
 	}
 	a.stats.admit(d.Source)
-	a.log.Debug().Str("conn", req.ConnID).Str("app", d.App).Str("stream", d.Stream).
-		Stringer("source", d.Source).Str("key_id", a.KeyID(req.Key)).Msg("publish admitted")
+	if ev := a.log.Debug(); ev.Enabled() {
+		ev.Str("conn", req.ConnID).Str("app", d.App).Str("stream", d.Stream).
+			Stringer("source", d.Source).Str("key_id", a.KeyID(req.Key)).Msg("publish admitted")
+	}
 	return d, nil
 }
 

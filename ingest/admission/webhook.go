@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+	"unicode/utf8"
 )
 
 // WebhookRequest is the JSON body POSTed to the admission webhook.
@@ -320,15 +321,13 @@ func sanitizeDescription(s string) string {
 	if len(s) > maxDescription {
 		// Cut on a rune boundary.
 		cut := maxDescription
-		for cut > 0 && !utf8RuneStart(s[cut]) {
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
 			cut--
 		}
 		s = s[:cut]
 	}
 	return s
 }
-
-func utf8RuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // setHeaders sets the configured headers, then the ones the protocol needs.
 func setHeaders(r *http.Request, h map[string]string) {

@@ -340,6 +340,11 @@ func (c *conn) endPublication(clean bool) error {
 		return nil
 	}
 	c.pub = nil
+	if clean {
+		// Stop watching Done before End: a session may close Done when it
+		// ends, and that must not read as a kick.
+		c.watch <- nil
+	}
 	p.sess.End(clean)
 	c.mu.Lock()
 	c.key = ""
@@ -347,15 +352,19 @@ func (c *conn) endPublication(clean bool) error {
 	if !clean {
 		return nil
 	}
-	c.watch <- nil
 	c.setState(StateConnected)
 	c.nr.sliding = 0
 	_ = c.nc.SetReadDeadline(time.Now().Add(c.s.PublishTimeout))
 	c.log.Info().Msg("unpublished")
+	// Publishers commonly close the socket right after deleteStream; failing
+	// to deliver this acknowledgement is then a normal end, not an error.
 	if err := c.writeStatus(p.streamID, "status", CodeUnpublishSuccess, p.key+" is now unpublished.", p.key); err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrPeerClosed, err)
 	}
-	return c.flush()
+	if err := c.flush(); err != nil {
+		return fmt.Errorf("%w: %w", ErrPeerClosed, err)
+	}
+	return nil
 }
 
 // lingerClose closes the connection gracefully after a goodbye: it shuts

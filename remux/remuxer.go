@@ -66,7 +66,10 @@ type Stats struct {
 	// DroppedNoConfig counts frames of a track that had no configuration
 	// (e.g. AAC frames before the AudioSpecificConfig).
 	DroppedNoConfig uint64
-	// DroppedBackwards counts frames whose DTS did not increase.
+	// DTSNudged counts frames whose DTS repeated within one millisecond and
+	// was moved one clock tick forward.
+	DTSNudged uint64
+	// DroppedBackwards counts frames whose DTS went back.
 	DroppedBackwards uint64
 	// AudioResyncs counts re-anchorings of the AAC sample clock.
 	AudioResyncs uint64
@@ -110,7 +113,7 @@ type Remuxer struct {
 
 	noConfigWarn [KindAudio + 1]warnLimiter
 
-	samples, droppedNoConfig, droppedBackwards, audioResyncs, configChanges atomic.Uint64
+	samples, droppedNoConfig, droppedBackwards, dtsNudged, audioResyncs, configChanges atomic.Uint64
 }
 
 // trackState is the per-track state: configuration and time.
@@ -155,6 +158,7 @@ func (r *Remuxer) Stats() Stats {
 		Samples:          r.samples.Load(),
 		DroppedNoConfig:  r.droppedNoConfig.Load(),
 		DroppedBackwards: r.droppedBackwards.Load(),
+		DTSNudged:        r.dtsNudged.Load(),
 		AudioResyncs:     r.audioResyncs.Load(),
 		ConfigChanges:    r.configChanges.Load(),
 	}
@@ -412,9 +416,14 @@ func (r *Remuxer) emitVideo(st *trackState, ms int64, cts int32, key bool, nalus
 	// FLV spec E.4.3.1: PTS = DTS + CompositionTime, both in milliseconds.
 	// A negative CompositionTime can make PTS < 0 near the start: kept.
 	pts := msToUnits(ms+int64(cts), rate)
-	if !r.advance(st, dts) {
+	moved, ok := r.advance(st, dts)
+	if !ok {
 		return nil
 	}
+	if moved != dts && pts < moved { // a one-tick move must not put PTS before DTS
+		pts = moved
+	}
+	dts = moved
 	r.sample = Sample{Track: st.track, DTS: dts, PTS: pts, Key: key, NALUs: nalus}
 	return r.write()
 }
@@ -441,24 +450,39 @@ func (r *Remuxer) emitAudio(st *trackState, ms int64, payload []byte) error {
 		dts = st.anchor + st.count*st.frameSamples
 		st.count++
 	}
-	if !r.advance(st, dts) {
+	dts, ok := r.advance(st, dts)
+	if !ok {
 		return nil
 	}
 	r.sample = Sample{Track: st.track, DTS: dts, PTS: dts, Key: true, Payload: payload}
 	return r.write()
 }
 
-// advance enforces strictly increasing DTS per track and logs big jumps.
-func (r *Remuxer) advance(st *trackState, dts int64) bool {
+// advance enforces strictly increasing DTS per track and logs big jumps. It
+// returns the DTS to use and false when the frame must be dropped.
+//
+// RTMP timestamps are whole milliseconds, and encoders whose DTS step is
+// not (B-frame pyramids at the start of GStreamer's x264enc output, for one)
+// can put two frames in the same millisecond. Such a frame is moved one
+// clock tick after its predecessor instead of being dropped: dropping a
+// reference frame would break decoding until the next key frame. A DTS that
+// really goes back (by a millisecond or more) drops the frame.
+func (r *Remuxer) advance(st *trackState, dts int64) (int64, bool) {
 	if st.hasDTS {
+		if dts <= st.lastDTS && st.lastDTS-dts < msToUnits(1, st.track.ClockRate) {
+			r.dtsNudged.Add(1)
+			r.log.Debug().Int("track", st.id).Int64("dts", dts).Int64("last_dts", st.lastDTS).
+				Msg("DTS repeated within one millisecond: moved one tick forward")
+			dts = st.lastDTS + 1
+		}
 		if dts <= st.lastDTS {
 			r.droppedBackwards.Add(1)
 			if ok, n := st.backwardsWarn.hit(); ok {
 				r.log.Warn().Int("track", st.id).Stringer("kind", st.kind).Int64("dts", dts).
 					Int64("last_dts", st.lastDTS).Int("clock_rate", st.track.ClockRate).Uint64("count", n).
-					Msg("DTS did not increase: frame dropped")
+					Msg("DTS went back: frame dropped")
 			}
-			return false
+			return dts, false
 		}
 		if dts-st.lastDTS > st.jumpUnits {
 			r.log.Warn().Int("track", st.id).Stringer("kind", st.kind).Int64("dts", dts).
@@ -467,7 +491,7 @@ func (r *Remuxer) advance(st *trackState, dts int64) bool {
 		}
 	}
 	st.hasDTS, st.lastDTS = true, dts
-	return true
+	return dts, true
 }
 
 func (r *Remuxer) write() error {

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -313,6 +314,11 @@ func (c *conn) finish(err error) {
 func (c *conn) flush() error {
 	_ = c.nc.SetWriteDeadline(time.Now().Add(c.s.WriteTimeout))
 	if err := c.cw.Flush(); err != nil {
+		if errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNRESET) {
+			// The peer already closed its side (publishers often close right
+			// after deleteStream): a peer close, not a server-side failure.
+			return fmt.Errorf("%w: %w", ErrPeerClosed, err)
+		}
 		return fmt.Errorf("ingest: writing to peer: %w", err)
 	}
 	return nil

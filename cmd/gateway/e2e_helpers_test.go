@@ -345,3 +345,17 @@ func streamInfo(t *testing.T, gw *App, app, stream string) *streamInfoView {
 	}
 	return nil
 }
+
+// httpGetQuiet is httpGet for goroutines: errors read as status 0.
+func httpGetQuiet(url string) (int, http.Header, []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, body
+}

@@ -1,0 +1,121 @@
+package hls
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Variant selects the container and delivery mode of a Manager's playlists.
+type Variant string
+
+// Variants.
+const (
+	// VariantMPEGTS serves MPEG-TS segments (H.264 + AAC), EXT-X-VERSION 3.
+	VariantMPEGTS Variant = "mpegts"
+	// VariantFMP4 serves fragmented MP4 segments with an init section (EXT-X-MAP), EXT-X-VERSION 6.
+	VariantFMP4 Variant = "fmp4"
+	// VariantLowLatency serves fMP4 segments and LL-HLS partial segments with
+	// blocking playlist reload, preload hints and delta updates, EXT-X-VERSION 9.
+	VariantLowLatency Variant = "lowlatency"
+)
+
+func (v Variant) valid() bool {
+	switch v {
+	case VariantMPEGTS, VariantFMP4, VariantLowLatency:
+		return true
+	}
+	return false
+}
+
+func (v Variant) isFMP4() bool { return v == VariantFMP4 || v == VariantLowLatency }
+
+// Config configures a Manager. Zero values take the documented defaults.
+type Config struct {
+	// Variant is the container and delivery mode (default VariantFMP4).
+	Variant Variant
+	// SegmentDuration is the minimum segment duration (default 2s): a segment
+	// is cut on the first key frame at or after it (audio-only: on duration).
+	SegmentDuration time.Duration
+	// PartDuration is the LL-HLS part target (default 200ms); fMP4 also uses it
+	// as its internal fragment length.
+	PartDuration time.Duration
+	// SegmentCount is the number of segments in the live playlist window (default 6).
+	SegmentCount int
+	// ReconnectWindow is how long a stream whose publisher was lost waits for
+	// a new Publish on the same name before it ends (default 10s).
+	ReconnectWindow time.Duration
+	// Retention is how long an ended stream stays served before it is freed (default 60s).
+	Retention time.Duration
+	// Logger receives lifecycle events (Info) and stream anomalies (Warn).
+	Logger zerolog.Logger
+	// Now returns the wall clock (tests); default time.Now.
+	Now func() time.Time
+}
+
+// Defaults applied by NewManager to zero fields.
+const (
+	DefaultSegmentDuration = 2 * time.Second
+	DefaultPartDuration    = 200 * time.Millisecond
+	DefaultSegmentCount    = 6
+	DefaultReconnectWindow = 10 * time.Second
+	DefaultRetention       = 60 * time.Second
+)
+
+// Limits checked by NewManager.
+const (
+	// minSegmentCount: RFC 8216 §6.2.2: the server MUST NOT remove a segment
+	// if that leaves a playlist shorter than three target durations, so a
+	// window needs at least three segments.
+	minSegmentCount = 3
+	// minPartDuration keeps the part rate (and blocking reload wake-ups) sane.
+	minPartDuration = 50 * time.Millisecond
+)
+
+func (c *Config) applyDefaults() {
+	if c.Variant == "" {
+		c.Variant = VariantFMP4
+	}
+	if c.SegmentDuration == 0 {
+		c.SegmentDuration = DefaultSegmentDuration
+	}
+	if c.PartDuration == 0 {
+		c.PartDuration = DefaultPartDuration
+	}
+	if c.SegmentCount == 0 {
+		c.SegmentCount = DefaultSegmentCount
+	}
+	if c.ReconnectWindow == 0 {
+		c.ReconnectWindow = DefaultReconnectWindow
+	}
+	if c.Retention == 0 {
+		c.Retention = DefaultRetention
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+func (c *Config) validate() error {
+	if !c.Variant.valid() {
+		return fmt.Errorf("%w: unknown variant %q", ErrInvalidConfig, c.Variant)
+	}
+	if c.SegmentDuration < 100*time.Millisecond {
+		return fmt.Errorf("%w: segment duration %v is below 100ms", ErrInvalidConfig, c.SegmentDuration)
+	}
+	if c.SegmentCount < minSegmentCount {
+		return fmt.Errorf("%w: segment count %d is below %d", ErrInvalidConfig, c.SegmentCount, minSegmentCount)
+	}
+	if c.PartDuration < minPartDuration {
+		return fmt.Errorf("%w: part duration %v is below %v", ErrInvalidConfig, c.PartDuration, minPartDuration)
+	}
+	if c.Variant == VariantLowLatency && c.PartDuration >= c.SegmentDuration {
+		return fmt.Errorf("%w: part duration %v must be shorter than segment duration %v",
+			ErrInvalidConfig, c.PartDuration, c.SegmentDuration)
+	}
+	if c.ReconnectWindow < 0 || c.Retention < 0 {
+		return fmt.Errorf("%w: negative reconnect window or retention", ErrInvalidConfig)
+	}
+	return nil
+}

@@ -1,0 +1,204 @@
+package hls
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rs/zerolog"
+)
+
+// Manager owns every stream's segmenter state and answers requests for its
+// playlists, segments, parts and init sections. It starts no goroutines:
+// samples arrive on publishers' goroutines, requests on the caller's, and
+// the reconnect and retention timers are time.AfterFunc callbacks that Close
+// stops.
+type Manager struct {
+	cfg Config
+	log zerolog.Logger
+
+	mu      sync.Mutex // guards streams writes; lock order: mu, Publication.mu, stream.mu
+	streams atomic.Pointer[map[streamKey]*stream]
+	closed  atomic.Bool
+	timers  sync.WaitGroup
+}
+
+type streamKey struct{ app, name string }
+
+// NewManager validates cfg, applies defaults to its zero fields and returns
+// a Manager.
+func NewManager(cfg Config) (*Manager, error) {
+	cfg.applyDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		cfg: cfg,
+		log: cfg.Logger.With().Str("component", "hls").Logger(),
+	}
+	empty := map[streamKey]*stream{}
+	m.streams.Store(&empty)
+	return m, nil
+}
+
+// Publish starts a publication on app/name. If the name has a live
+// publication, the new one takes over: the old one's Done closes and its
+// later writes fail with ErrTakenOver. A stream that is waiting for a
+// reconnect, or ended but still retained, continues: same object prefix,
+// media sequence going up, EXT-X-DISCONTINUITY (and a new init section).
+func (m *Manager) Publish(app, name string) (*Publication, error) {
+	if err := checkName(app); err != nil {
+		return nil, err
+	}
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
+	key := streamKey{app, name}
+	s := (*m.streams.Load())[key]
+	if s == nil {
+		s = newStream(m, app, name)
+		m.storeLocked(key, s)
+		s.log.Info().Str("variant", string(m.cfg.Variant)).Str("prefix", s.prefix).Msg("stream created")
+	}
+	s.mu.Lock()
+	old := s.pub
+	s.mu.Unlock()
+	if old != nil {
+		s.log.Warn().Msg("new publish on a live stream: taking over from the previous publisher")
+		old.terminate(ErrTakenOver)
+	}
+	p := newPublication(m, s)
+	s.attach(p)
+	return p, nil
+}
+
+// checkName rejects names that could not be one URL path segment.
+func checkName(n string) error {
+	if n == "" || n == "." || n == ".." || strings.ContainsAny(n, "/\\?#") {
+		return fmt.Errorf("%w: %q", ErrInvalidName, n)
+	}
+	return nil
+}
+
+func (m *Manager) storeLocked(key streamKey, s *stream) {
+	cur := *m.streams.Load()
+	next := make(map[streamKey]*stream, len(cur)+1)
+	for k, v := range cur {
+		next[k] = v
+	}
+	next[key] = s
+	m.streams.Store(&next)
+}
+
+// removeLocked drops s from the registry (m.mu held).
+func (m *Manager) removeLocked(s *stream) {
+	cur := *m.streams.Load()
+	key := streamKey{s.app, s.name}
+	if cur[key] != s {
+		return
+	}
+	next := make(map[streamKey]*stream, len(cur))
+	for k, v := range cur {
+		if k != key {
+			next[k] = v
+		}
+	}
+	m.streams.Store(&next)
+}
+
+func (m *Manager) lookup(app, name string) *stream {
+	return (*m.streams.Load())[streamKey{app, name}]
+}
+
+// Get returns the object file of stream app/name: "index.m3u8" (the
+// multivariant playlist), "stream.m3u8" (the media playlist; LL-HLS
+// delivery directives _HLS_msn, _HLS_part and _HLS_skip in query), or a
+// media object named as documented in names.go.
+//
+// LL-HLS playlist requests with _HLS_msn, and requests for the part named by
+// the preload hint, wait until what they ask for exists, ctx is done
+// (ctx.Err() is returned) or three target durations pass (ErrUnavailable).
+// Everything else answers at once. A caller that must not wait (a HEAD
+// request) may pass an already cancelled ctx: what exists is still returned.
+//
+// Errors: ErrNotFound, ErrBadRequest, ErrUnavailable, or ctx.Err(). The
+// returned Object is shared and must not be modified.
+func (m *Manager) Get(ctx context.Context, app, name, file string, query url.Values) (*Object, error) {
+	s := m.lookup(app, name)
+	if s == nil {
+		return nil, ErrNotFound
+	}
+	return s.get(ctx, file, query)
+}
+
+// Streams lists the streams the Manager holds, sorted by app and name.
+func (m *Manager) Streams() []StreamInfo {
+	cur := *m.streams.Load()
+	out := make([]StreamInfo, 0, len(cur))
+	for _, s := range cur {
+		v := s.snap.Load()
+		if v.state == stateFreed {
+			continue
+		}
+		info := StreamInfo{
+			App:       s.app,
+			Name:      s.name,
+			Live:      v.state == stateLive,
+			Ended:     v.ended(),
+			StartedAt: s.created,
+			Tracks:    append([]TrackInfo(nil), v.media.tracks...),
+			Segments:  len(v.window()),
+			Bandwidth: v.peakBW,
+		}
+		for i := range info.Tracks {
+			if info.Tracks[i].Kind == "video" && v.frameRate > 0 {
+				info.Tracks[i].FrameRate = v.frameRate
+			}
+		}
+		out = append(out, info)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].App != out[j].App {
+			return out[i].App < out[j].App
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Close ends every live playlist (EXT-X-ENDLIST), ends every publication
+// (their writes then fail with ErrClosed), stops the timers and wakes every
+// waiting request. What was published stays served until the Manager is
+// dropped; Publish fails with ErrClosed.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed.Swap(true) {
+		m.mu.Unlock()
+		return
+	}
+	for _, s := range *m.streams.Load() {
+		s.mu.Lock()
+		p := s.pub
+		s.mu.Unlock()
+		if p != nil {
+			p.terminate(ErrClosed)
+		}
+		s.mu.Lock()
+		s.pub = nil
+		s.endLocked()
+		s.stopTimerLocked()
+		s.mu.Unlock()
+	}
+	m.mu.Unlock()
+	m.timers.Wait()
+	m.log.Info().Msg("closed")
+}

@@ -1,0 +1,236 @@
+package hls
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/livegate/gateway/remux"
+)
+
+// Publication is one publisher's session on a stream. It implements
+// remux.Sink: SetTracks and WriteSample are called from the publisher's
+// goroutine. A newer Publish on the same name takes the stream over; Close
+// ends it; End reports that the publisher went away.
+type Publication struct {
+	m   *Manager
+	s   *stream
+	log zerolog.Logger
+
+	done chan struct{}
+
+	mu     sync.Mutex // held by the writer for each call; by takeover and Close to finish
+	endErr error      // non-nil once the publication is over
+
+	variant Variant
+	mux     muxer
+
+	// configuration of the current epoch
+	tracks  []*trackState
+	timing  *trackState
+	pending []*trackState // a changed configuration waiting for its cut point
+	started bool          // the current epoch has seen its first timing key frame
+
+	// timeline (fixed at the first epoch)
+	hasOffset bool
+	offsetNs  int64     // publication timestamps → stream output timeline
+	wall0     time.Time // wall clock at publication DTS 0 (for PROGRAM-DATE-TIME)
+
+	// segment and part in progress (timing clock, output timeline)
+	segOpen   bool
+	segStart  int64
+	segKey    bool // the segment starts with a key frame
+	partStart int64
+	frames    int // timing samples in the segment
+
+	// cut limits in timing ticks
+	segTicks   int64 // SegmentDuration
+	partTicks  int64 // PartDuration
+	forceTicks int64 // longest segment whose rounded EXTINF fits TD; 0 until TD is fixed
+	firstLimit int64 // cap on the first segment, before TD is fixed
+	td         int   // EXT-X-TARGETDURATION, seconds; 0 until fixed
+
+	warnedForce bool
+	warnedPart  bool
+	warnedStall bool
+	stalled     bool // the timing track stopped; another track's time drives the cuts
+	warned      []warnKey
+}
+
+type warnKey struct {
+	id  int
+	gen int
+}
+
+var _ remux.Sink = (*Publication)(nil)
+
+func newPublication(m *Manager, s *stream) *Publication {
+	p := &Publication{
+		m:       m,
+		s:       s,
+		log:     s.log,
+		done:    make(chan struct{}),
+		variant: m.cfg.Variant,
+	}
+	if m.cfg.Variant.isFMP4() {
+		p.mux = &fmp4Muxer{}
+	} else {
+		p.mux = &tsMuxer{}
+	}
+	return p
+}
+
+// Done is closed when the publication is over: taken over by a newer Publish
+// on the same name, ended by the Manager's Close, or after End.
+func (p *Publication) Done() <-chan struct{} { return p.done }
+
+// SetTracks implements remux.Sink. A configuration change mid-publication
+// takes effect at the next key frame of the new timing track, where the
+// segment is cut and a discontinuity (and a new init section) starts.
+func (p *Publication) SetTracks(tracks []*remux.Track) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.endErr != nil {
+		return p.endErr
+	}
+	sel := p.selectTracks(tracks)
+	if len(sel) == 0 {
+		p.log.Error().Int("tracks", len(tracks)).Str("variant", string(p.variant)).
+			Msg("no track of the publication can be carried; nothing will be served")
+	}
+	switch {
+	case !p.started:
+		// Nothing written with the current configuration yet: replace it.
+		p.setTracks(sel)
+		p.pending = nil
+	case sameConfig(p.tracks, sel):
+		for i, t := range sel {
+			p.tracks[i].src = t.src // same configuration, possibly new *Track values
+		}
+		p.pending = nil
+	default:
+		p.pending = sel
+		if len(sel) == 0 {
+			// Nothing left to carry: end the current segment now.
+			return p.applyPending(noCut)
+		}
+	}
+	return nil
+}
+
+// WriteSample implements remux.Sink.
+func (p *Publication) WriteSample(s *remux.Sample) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.endErr != nil {
+		return p.endErr
+	}
+	if p.pending != nil {
+		// A changed configuration takes over at its timing track's next key
+		// frame; samples of changed tracks before it are dropped below. If
+		// the timing track itself changed, its first sample ends the old
+		// configuration even without a key frame (what follows a new
+		// parameter set cannot be decoded with the old one); the new one
+		// starts at its first key frame.
+		if pt := p.pendingFor(s.Track); pt != nil && pt.timing && (s.Key || !sameTrack(pt, p.timing)) {
+			if err := p.applyPending(p.cutFor(pt, s.DTS)); err != nil {
+				return p.fail(err)
+			}
+		}
+	}
+	t := p.trackFor(s.Track)
+	if t == nil {
+		return nil // not carried (unsupported codec) or not yet in force
+	}
+	if !p.started {
+		if !t.timing || !s.Key {
+			// Segments start on a key frame of the timing track (RFC 8216
+			// §3: each segment should be decodable on its own); what comes
+			// before the first one is dropped.
+			return nil
+		}
+		if err := p.startEpoch(t, s.DTS); err != nil {
+			return p.fail(err)
+		}
+	}
+	dts, pts := s.DTS+t.offset, s.PTS+t.offset
+	if dts < t.minDTS || (t.hasDTS && dts <= t.lastDTS) {
+		// Before the epoch (late audio) or not increasing: fMP4 durations
+		// would be zero or negative. remux guarantees increasing DTS per
+		// track, so this is rare; drop rather than corrupt.
+		return nil
+	}
+	if t.timing {
+		if err := p.beforeTiming(dts, s.Key); err != nil {
+			return p.fail(err)
+		}
+		p.frames++
+	} else if err := p.checkStall(t, dts); err != nil {
+		return p.fail(err)
+	}
+	if err := p.mux.write(t, dts, pts, s.Key, s); err != nil {
+		return p.fail(err)
+	}
+	t.lastDTS, t.hasDTS = dts, true
+	return nil
+}
+
+// End reports that the publisher is gone: clean (unpublished) ends the
+// playlist at once; otherwise the stream waits ReconnectWindow for a new
+// Publish on the same name before it ends.
+func (p *Publication) End(clean bool) {
+	p.mu.Lock()
+	if p.endErr != nil {
+		p.mu.Unlock()
+		return
+	}
+	p.finishLocked()
+	p.endErr = ErrEnded
+	close(p.done)
+	p.mu.Unlock()
+	p.s.detach(p, clean)
+}
+
+// terminate ends the publication on the Manager's behalf (takeover, Close).
+func (p *Publication) terminate(cause error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.endErr != nil {
+		return
+	}
+	p.finishLocked()
+	p.endErr = cause
+	close(p.done)
+}
+
+// finishLocked closes the segment in progress with what is staged.
+func (p *Publication) finishLocked() {
+	if p.started && p.segOpen {
+		if err := p.closeSegment(noCut, true); err != nil {
+			p.log.Warn().Err(err).Msg("closing the last segment")
+		}
+	}
+	p.started = false
+}
+
+// fail turns a write failure into the publication's end: the stream keeps
+// what it has and waits for a reconnect, like a lost connection.
+func (p *Publication) fail(err error) error {
+	if p.endErr != nil {
+		return p.endErr
+	}
+	if errors.Is(err, ErrTakenOver) || errors.Is(err, ErrClosed) {
+		p.endErr = err
+		close(p.done)
+		return err
+	}
+	p.log.Error().Err(err).Msg("segmenter failed; publication ended")
+	p.finishLocked()
+	p.endErr = fmt.Errorf("hls segmenter: %w", err)
+	close(p.done)
+	p.s.detach(p, false) // lock order: Publication.mu, then stream.mu
+	return p.endErr
+}

@@ -259,6 +259,9 @@ func (c *conn) readError(err error, phase string) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		return ErrPeerClosed
 	}
+	if errors.Is(err, syscall.ECONNRESET) { // librtmp resets rather than closes
+		return fmt.Errorf("%w: %w", ErrPeerClosed, err)
+	}
 	if phase != "" {
 		return fmt.Errorf("%s: %w", phase, err)
 	}

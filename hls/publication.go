@@ -174,6 +174,9 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 	if err := p.mux.write(t, dts, pts, s.Key, s); err != nil {
 		return p.fail(err)
 	}
+	if !t.hasDTS || pts > t.maxPTS {
+		t.maxPTS = pts
+	}
 	t.lastDTS, t.hasDTS = dts, true
 	return nil
 }

@@ -24,6 +24,7 @@ type trackState struct {
 	minDTS int64
 
 	lastDTS int64 // last staged output DTS
+	maxPTS  int64 // highest staged output PTS (B-frames present after their DTS)
 	lastDur int64 // last known sample duration
 	hasDTS  bool
 
@@ -129,7 +130,10 @@ func (t *trackState) endNs() int64 {
 	if !t.hasDTS {
 		return 0
 	}
-	return ticksToNs(t.lastDTS+t.estDur(), t.clock)
+	// The end is past both the last decode time and the last presentation
+	// time: with B-frames the last frames decoded are shown later, and a
+	// following epoch must not present anything before them.
+	return ticksToNs(max(t.lastDTS, t.maxPTS)+t.estDur(), t.clock)
 }
 
 func ticksToNs(ticks, clock int64) int64 {

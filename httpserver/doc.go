@@ -1,0 +1,25 @@
+// Package httpserver is the gateway's HTTP origin. It maps URLs to HLS
+// objects of an [Origin], answers with the exact Content-Type, CORS and
+// Cache-Control headers a CDN and hls.js expect, serves the bytes through
+// [net/http.ServeContent] (Range, ETag, Last-Modified, 304, HEAD), gzips
+// playlists, and hosts the stream list and player pages of package web, a
+// small JSON API and the health endpoints.
+//
+// It owns URLs, headers and status codes. It knows nothing of how segments
+// and playlists are made: that is package hls, reached only through the
+// Origin interface.
+//
+// Routes:
+//
+//	GET|HEAD /{app}/{stream}/{file}          HLS object (.m3u8 .ts .m4s .mp4)
+//	GET|HEAD /{app}/{stream}/                player page
+//	GET|HEAD /{app}/{stream}                 301 to the player page
+//	GET|HEAD /                               live stream list page
+//	GET|HEAD /static/*                       embedded assets (hls.js, player)
+//	GET|HEAD /api/v1/streams                 JSON list of streams
+//	GET|HEAD /api/v1/streams/{app}/{stream}  JSON of one stream
+//	GET|HEAD /healthz, /readyz               liveness, readiness
+//	OPTIONS  anything                        CORS preflight, 204
+//
+// The app names "api" and "static" are therefore reserved.
+package httpserver

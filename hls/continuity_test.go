@@ -75,6 +75,25 @@ func TestReconnectContinuesPlaylist(t *testing.T) {
 				if d.PDT.Before(lostAt.Add(3*time.Second-time.Millisecond)) || d.PDT.Before(prev.PDT.Add(prev.Duration)) {
 					t.Errorf("discontinuity PDT %v (lost at %v, previous ends %v)", d.PDT, lostAt, prev.PDT.Add(prev.Duration))
 				}
+				if v.isFMP4() {
+					// The new epoch starts after the last frame presented
+					// before it: with B-frames that is 6000 ticks after the
+					// last decode time.
+					firstVideo := func(b []byte) uint64 {
+						ids, times := tfdts(b)
+						for i, id := range ids {
+							if id == 1 {
+								return times[i]
+							}
+						}
+						t.Fatal("no video traf")
+						return 0
+					}
+					prevEnd := firstVideo(mustGet(t, m, prev.URI).Body) + uint64(prev.Duration.Seconds()*90000+0.5)
+					if got := firstVideo(mustGet(t, m, d.URI).Body); got < prevEnd+6000 {
+						t.Errorf("new epoch's video starts at %d, before the previous epoch's last PTS end %d", got, prevEnd+6000)
+					}
+				}
 				if w.last.DiscontinuitySequence != 1 {
 					t.Errorf("DISCONTINUITY-SEQUENCE %d after the discontinuity left the window", w.last.DiscontinuitySequence)
 				}

@@ -359,3 +359,14 @@ func httpGetQuiet(url string) (int, http.Header, []byte) {
 	body, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, resp.Header, body
 }
+
+// waitEnded waits until app/stream carries EXT-X-ENDLIST (the publisher
+// unpublished) and returns the gateway's view of it.
+func waitEnded(t *testing.T, gw *App, app, stream string) *streamInfoView {
+	t.Helper()
+	var info *streamInfoView
+	if !waitFor(10*time.Second, func() bool { info = streamInfo(t, gw, app, stream); return info != nil && info.Ended }) {
+		t.Fatalf("%s/%s did not end cleanly: %+v", app, stream, info)
+	}
+	return info
+}

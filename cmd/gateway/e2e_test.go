@@ -200,10 +200,7 @@ func TestE2EGStreamerPublish(t *testing.T) {
 			if out, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("gst-launch: %v\n%s", err, out)
 			}
-			var info *streamInfoView
-			if !waitFor(10*time.Second, func() bool { info = streamInfo(t, gw, "live", stream); return info != nil && info.Ended }) {
-				t.Fatalf("stream did not end cleanly: %+v", info)
-			}
+			info := waitEnded(t, gw, "live", stream)
 			if !info.has("video", "H264", 320, 240) || !info.hasAudio("AAC", 44100, 2) {
 				t.Errorf("tracks = %+v, want H264 320x240 and AAC 44100 Hz stereo", info.Tracks)
 			}
@@ -236,10 +233,7 @@ func TestE2EGStreamerLiveEncoder(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "gst-launch-1.0", append([]string{"-q", "-e"}, strings.Fields(pipeline)...)...).CombinedOutput(); err != nil {
 		t.Fatalf("gst-launch: %v\n%s", err, out)
 	}
-	var info *streamInfoView
-	if !waitFor(10*time.Second, func() bool { info = streamInfo(t, gw, "live", "gst-live"); return info != nil && info.Ended }) {
-		t.Fatalf("stream did not end cleanly: %+v", info)
-	}
+	info := waitEnded(t, gw, "live", "gst-live")
 	if !info.has("video", "H264", 320, 240) || !info.hasAudio("AAC", 48000, 2) {
 		t.Errorf("tracks = %+v, want H264 320x240 and AAC 48000 Hz stereo", info.Tracks)
 	}

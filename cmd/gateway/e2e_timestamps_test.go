@@ -70,10 +70,7 @@ func TestE2ETimestampWrap(t *testing.T) {
 			if err := c.Unpublish(stream); err != nil {
 				t.Fatal(err)
 			}
-			var info *streamInfoView
-			if !waitFor(10*time.Second, func() bool { info = streamInfo(t, gw, "live", stream); return info != nil && info.Ended }) {
-				t.Fatalf("stream did not end: %+v", info)
-			}
+			waitEnded(t, gw, "live", stream)
 			index := httpURL(gw, "live/"+stream+"/index.m3u8")
 			if msg := decodeErrors(t, index); msg != "" {
 				t.Errorf("decoding across the 2^32 ms wrap reported: %s", msg)

@@ -113,7 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.duration, "duration", 0, fmt.Sprintf("measurement window once every stream has started (required, at most %v)", maxDuration))
 	fs.DurationVar(&o.ramp, "ramp", 5*time.Second, fmt.Sprintf("spread the stream starts evenly over this time (at most %v)", maxRamp))
 	fs.StringVar(&o.file, "file", "", "FLV file to replay in a loop (required)")
-	fs.UintVar(&o.chunkSize, "chunk", 4096, "outbound RTMP chunk size (FFmpeg and OBS use 4096)")
+	fs.UintVar(&o.chunkSize, "chunk", 4096, "outbound RTMP chunk size, announced with Set Chunk Size")
 	fs.IntVar(&o.pid, "pid", 0, "gateway process id: report its CPU and RSS from /proc")
 	fs.StringVar(&o.http, "http", "", "gateway HTTP base URL (http://127.0.0.1:8080): check every stream's index.m3u8 at the end")
 	fs.BoolVar(&o.allowRemote, "allow-remote", false, "allow targets other than loopback addresses")

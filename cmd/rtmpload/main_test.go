@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -140,6 +141,8 @@ func (r *recorder) Done() <-chan struct{} { return r.done }
 // with a one-second clip, long enough to loop, and checks what every
 // publication received.
 func TestLoadAgainstIngest(t *testing.T) {
+	before := runtime.NumGoroutine()
+	defer checkGoroutines(t, before)
 	var mu sync.Mutex
 	var recs []*recorder
 	srv := &ingest.Server{
@@ -237,5 +240,20 @@ func TestLoadAgainstIngest(t *testing.T) {
 		if name := "t-" + string(rune('0'+i)); !keys[name] {
 			t.Errorf("no publication %s (got %v)", name, keys)
 		}
+	}
+}
+
+// checkGoroutines fails the test when more goroutines run than before it
+// started, after giving exiting ones a moment.
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Errorf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -70,15 +70,9 @@ func (p *publisher) publish(ctx context.Context) error {
 	}
 	conn := c.Conn()
 	defer conn.Close()
-	// An expired write deadline is how the end of the run interrupts a
-	// blocked write; reads go on, to see the gateway's answer to the
-	// unpublish.
-	interrupted := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		_ = conn.SetWriteDeadline(time.Now())
-		close(interrupted)
-	})
-	defer stop()
+	// The end of the run interrupts nothing: every call is bounded by a
+	// deadline (p.setup during setup, writeTimeout per write), so a stream
+	// always finishes the message it is writing and can unpublish.
 
 	if err := c.SetChunkSize(p.chunkSize); err != nil {
 		return fmt.Errorf("set chunk size: %w", err)
@@ -118,12 +112,8 @@ func (p *publisher) publish(ctx context.Context) error {
 	if err := p.replay(ctx, conn, c.StreamID, readErr); err != nil {
 		return err
 	}
-	// The run is over and the last message went out whole: unpublish like
-	// an encoder that stops, so the gateway ends the playlist at once
-	// instead of waiting for a reconnect.
-	if !stop() {
-		<-interrupted
-	}
+	// The run is over: unpublish like an encoder that stops, so the gateway
+	// ends the playlist at once instead of waiting for a reconnect.
 	_ = conn.SetDeadline(time.Now().Add(p.setup))
 	if err := c.Unpublish(p.name); err != nil {
 		return err
@@ -136,13 +126,8 @@ func (p *publisher) publish(ctx context.Context) error {
 	return nil
 }
 
-// errInterrupted reports a write cut short by the end of the run: the last
-// message is incomplete, so nothing more can be sent on the connection.
-var errInterrupted = errors.New("write interrupted")
-
 // replay sends the clip's messages, each when its time comes, looping with
-// continuous timestamps, until ctx ends (then it returns nil, or
-// errInterrupted when that cut a write short).
+// continuous timestamps, until ctx ends (then it returns nil).
 func (p *publisher) replay(ctx context.Context, conn net.Conn, streamID uint32, readErr <-chan error) error {
 	cur := cursor{clip: p.clip}
 	start := time.Now()
@@ -191,9 +176,6 @@ func (p *publisher) replay(ctx context.Context, conn net.Conn, streamID uint32, 
 			}
 		}
 		if _, err := p.bufs.WriteTo(conn); err != nil {
-			if ctx.Err() != nil {
-				return errInterrupted
-			}
 			return fmt.Errorf("write: %w", err)
 		}
 		p.sent.Add(size)

@@ -31,6 +31,24 @@ func (v Variant) valid() bool {
 
 func (v Variant) isFMP4() bool { return v == VariantFMP4 || v == VariantLowLatency }
 
+// TakeoverPolicy decides what a Publish on a stream name that already has a
+// live publisher does.
+type TakeoverPolicy string
+
+// Takeover policies.
+const (
+	// TakeoverNewest lets the new publisher win: the old publication's Done
+	// closes and the playlist continues after a discontinuity. An encoder
+	// that reconnects before its dead connection timed out is never locked
+	// out by its own old session.
+	TakeoverNewest TakeoverPolicy = "takeover"
+	// TakeoverReject refuses the new publish with ErrStreamBusy while the
+	// name has a live publisher.
+	TakeoverReject TakeoverPolicy = "reject"
+)
+
+func (t TakeoverPolicy) valid() bool { return t == TakeoverNewest || t == TakeoverReject }
+
 // Config configures a Manager. Zero values take the documented defaults.
 type Config struct {
 	// Variant is the container and delivery mode (default VariantFMP4).
@@ -48,6 +66,14 @@ type Config struct {
 	ReconnectWindow time.Duration
 	// Retention is how long an ended stream stays served before it is freed (default 60s).
 	Retention time.Duration
+	// Takeover decides what a Publish on a name with a live publisher does
+	// (default TakeoverNewest).
+	Takeover TakeoverPolicy
+	// MaxStreams bounds the active streams (live, or waiting for their
+	// publisher to reconnect); a Publish that would start one more fails
+	// with ErrTooManyStreams. Taking over or resuming an active name never
+	// counts. Ended streams kept for Retention do not count. 0: no limit.
+	MaxStreams int
 	// Logger receives lifecycle events (Info) and stream anomalies (Warn).
 	Logger zerolog.Logger
 	// Now returns the wall clock (tests); default time.Now.
@@ -92,6 +118,9 @@ func (c *Config) applyDefaults() {
 	if c.Retention == 0 {
 		c.Retention = DefaultRetention
 	}
+	if c.Takeover == "" {
+		c.Takeover = TakeoverNewest
+	}
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -116,6 +145,12 @@ func (c *Config) validate() error {
 	}
 	if c.ReconnectWindow < 0 || c.Retention < 0 {
 		return fmt.Errorf("%w: negative reconnect window or retention", ErrInvalidConfig)
+	}
+	if !c.Takeover.valid() {
+		return fmt.Errorf("%w: unknown takeover policy %q", ErrInvalidConfig, c.Takeover)
+	}
+	if c.MaxStreams < 0 {
+		return fmt.Errorf("%w: negative max streams %d", ErrInvalidConfig, c.MaxStreams)
 	}
 	return nil
 }

@@ -23,8 +23,14 @@
 //     a new init section (fMP4), decode times continuing after the last
 //     ones. Otherwise the playlist ends as above.
 //   - A Publish on a live name takes over (the old publication's Done
-//     closes, its writes fail with ErrTakenOver); one on an ended but still
-//     retained name continues the same way (EXT-X-ENDLIST goes away).
+//     closes, its writes fail with ErrTakenOver), or, with
+//     Config.Takeover = TakeoverReject, fails with ErrStreamBusy; one on an
+//     ended but still retained name continues the same way (EXT-X-ENDLIST
+//     goes away).
+//   - Manager.Kick ends a live publication as an unpublish would: Done
+//     closes, EXT-X-ENDLIST at once, retention as above.
+//   - Config.MaxStreams bounds the streams that are live or waiting for a
+//     reconnect; a Publish beyond it fails with ErrTooManyStreams.
 //   - A configuration change (SetTracks) takes effect at the next key frame
 //     of the timing track: the segment is cut there, with a discontinuity
 //     and a new init section.

@@ -140,8 +140,10 @@ func TestConcurrentUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// SetTracks here, not in the goroutine: under load the next round
+		// could take over before it ran, and its error would end the test.
+		f := newFeeder(t, p, videoTrack(1, 0), audioTrack(2))
 		wg.Go(func() {
-			f := newFeeder(t, p, videoTrack(1, 0), audioTrack(2))
 			f.sleep = false
 			f.gop = 6
 			err := f.run(3 * time.Second)

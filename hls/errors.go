@@ -17,4 +17,12 @@ var (
 	ErrEnded = errors.New("hls: publication ended")
 	// ErrInvalidName is returned by Publish for an empty or unusable app or stream name.
 	ErrInvalidName = errors.New("hls: invalid stream name")
+	// ErrStreamBusy is returned by Publish under TakeoverReject when the
+	// name already has a live publisher.
+	ErrStreamBusy = errors.New("hls: stream already publishing")
+	// ErrTooManyStreams is returned by Publish when Config.MaxStreams
+	// streams are active.
+	ErrTooManyStreams = errors.New("hls: too many streams")
+	// ErrKicked is returned by the writes of a publication that Kick ended.
+	ErrKicked = errors.New("hls: publication ended by the operator")
 )

@@ -11,6 +11,7 @@ func (s *stream) attach(p *Publication) {
 	prev := s.state
 	s.state = stateLive
 	s.pub = p
+	s.publisher.Store(&publisherInfo{remote: p.remote, since: p.since})
 	switch prev {
 	case stateWaiting:
 		s.log.Info().Msg("publisher reconnected; playlist continues after a discontinuity")
@@ -29,7 +30,7 @@ func (s *stream) detach(p *Publication, clean bool) {
 	if s.pub != p {
 		return
 	}
-	s.pub = nil
+	s.clearPubLocked()
 	if clean {
 		s.log.Info().Msg("publisher ended the stream")
 		s.endLocked()
@@ -39,6 +40,12 @@ func (s *stream) detach(p *Publication, clean bool) {
 	s.log.Info().Dur("reconnect_window", s.m.cfg.ReconnectWindow).Msg("publisher lost; waiting for a reconnect")
 	s.scheduleLocked(s.m.cfg.ReconnectWindow, s.reconnectExpired)
 	s.publishLocked()
+}
+
+// clearPubLocked records that the stream has no publisher.
+func (s *stream) clearPubLocked() {
+	s.pub = nil
+	s.publisher.Store(nil)
 }
 
 // endLocked adds EXT-X-ENDLIST and starts the retention.

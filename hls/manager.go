@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/rs/zerolog"
 )
@@ -25,6 +26,7 @@ type Manager struct {
 	streams atomic.Pointer[map[streamKey]*stream]
 	closed  atomic.Bool
 	timers  sync.WaitGroup
+	stats   counters
 }
 
 type streamKey struct{ app, name string }
@@ -45,17 +47,36 @@ func NewManager(cfg Config) (*Manager, error) {
 	return m, nil
 }
 
+// PublishOption sets an optional property of a publication.
+type PublishOption func(*publishOptions)
+
+type publishOptions struct {
+	remote string
+}
+
+// WithRemote records the publisher's address (ip:port) for StreamInfo.
+func WithRemote(addr string) PublishOption {
+	return func(o *publishOptions) { o.remote = addr }
+}
+
 // Publish starts a publication on app/name. If the name has a live
-// publication, the new one takes over: the old one's Done closes and its
-// later writes fail with ErrTakenOver. A stream that is waiting for a
-// reconnect, or ended but still retained, continues: same object prefix,
-// media sequence going up, EXT-X-DISCONTINUITY (and a new init section).
-func (m *Manager) Publish(app, name string) (*Publication, error) {
+// publication, Config.Takeover decides: TakeoverNewest (the default) takes
+// over (the old publication's Done closes and its later writes fail with
+// ErrTakenOver); TakeoverReject fails with ErrStreamBusy. A stream that is
+// waiting for a reconnect, or ended but still retained, continues: same
+// object prefix, media sequence going up, EXT-X-DISCONTINUITY (and a new
+// init section). A Publish that would make more than Config.MaxStreams
+// streams active fails with ErrTooManyStreams.
+func (m *Manager) Publish(app, name string, opts ...PublishOption) (*Publication, error) {
 	if err := checkName(app); err != nil {
 		return nil, err
 	}
 	if err := checkName(name); err != nil {
 		return nil, err
+	}
+	var o publishOptions
+	for _, f := range opts {
+		f(&o)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -64,21 +85,90 @@ func (m *Manager) Publish(app, name string) (*Publication, error) {
 	}
 	key := streamKey{app, name}
 	s := (*m.streams.Load())[key]
-	if s == nil {
+	var old *Publication
+	if s != nil {
+		s.mu.Lock()
+		old = s.pub
+		active := s.state == stateLive || s.state == stateWaiting
+		s.mu.Unlock()
+		if old != nil && m.cfg.Takeover == TakeoverReject {
+			s.log.Warn().Str("remote", o.remote).Msg("publish refused: the stream already has a live publisher (takeover policy reject)")
+			return nil, ErrStreamBusy
+		}
+		if !active {
+			if err := m.checkLimitLocked(app, name, o.remote); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		if err := m.checkLimitLocked(app, name, o.remote); err != nil {
+			return nil, err
+		}
 		s = newStream(m, app, name)
 		m.storeLocked(key, s)
 		s.log.Info().Str("variant", string(m.cfg.Variant)).Str("prefix", s.prefix).Msg("stream created")
 	}
-	s.mu.Lock()
-	old := s.pub
-	s.mu.Unlock()
 	if old != nil {
-		s.log.Warn().Msg("new publish on a live stream: taking over from the previous publisher")
+		s.log.Warn().Str("remote", o.remote).Msg("new publish on a live stream: taking over from the previous publisher")
 		old.terminate(ErrTakenOver)
 	}
-	p := newPublication(m, s)
+	p := newPublication(m, s, o)
 	s.attach(p)
 	return p, nil
+}
+
+// checkLimitLocked fails with ErrTooManyStreams when MaxStreams streams are
+// active (m.mu held).
+func (m *Manager) checkLimitLocked(app, name, remote string) error {
+	if m.cfg.MaxStreams <= 0 {
+		return nil
+	}
+	n := 0
+	for _, s := range *m.streams.Load() {
+		if st := s.snap.Load().state; st == stateLive || st == stateWaiting {
+			n++
+		}
+	}
+	if n < m.cfg.MaxStreams {
+		return nil
+	}
+	m.log.Warn().Str("app", app).Str("stream", name).Str("remote", remote).Int("max_streams", m.cfg.MaxStreams).
+		Msg("publish refused: too many active streams")
+	return fmt.Errorf("%w: %d active, the limit is %d", ErrTooManyStreams, n, m.cfg.MaxStreams)
+}
+
+// Kick ends the live publication of app/name as if its publisher had
+// unpublished: its Done closes (the ingest side then says goodbye to the
+// publisher and closes the connection), its later writes fail with
+// ErrKicked, the segment in progress is closed and the playlist gets
+// EXT-X-ENDLIST at once. The stream is retained for Config.Retention, and a
+// new Publish on the name continues it after a discontinuity. Kick returns
+// ErrNotFound when the stream has no live publisher.
+func (m *Manager) Kick(app, name string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := (*m.streams.Load())[streamKey{app, name}]
+	if s == nil {
+		return ErrNotFound
+	}
+	s.mu.Lock()
+	p := s.pub
+	s.mu.Unlock()
+	if p == nil {
+		return ErrNotFound
+	}
+	// terminate closes the segment in progress while p still owns the
+	// stream; only then is it detached (lock order: Publication.mu, then
+	// stream.mu).
+	p.terminate(ErrKicked)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pub == p {
+		s.clearPubLocked()
+		s.log.Info().Str("remote", p.remote).Msg("publisher kicked; stream ended")
+		s.endLocked()
+	}
+	return nil
 }
 
 // checkName rejects names that could not be one URL path segment.
@@ -143,6 +233,7 @@ func (m *Manager) Get(ctx context.Context, app, name, file string, query url.Val
 // Streams lists the streams the Manager holds, sorted by app and name.
 func (m *Manager) Streams() []StreamInfo {
 	cur := *m.streams.Load()
+	now := m.cfg.Now()
 	out := make([]StreamInfo, 0, len(cur))
 	for _, s := range cur {
 		v := s.snap.Load()
@@ -150,14 +241,23 @@ func (m *Manager) Streams() []StreamInfo {
 			continue
 		}
 		info := StreamInfo{
-			App:       s.app,
-			Name:      s.name,
-			Live:      v.state == stateLive,
-			Ended:     v.ended(),
-			StartedAt: s.created,
-			Tracks:    append([]TrackInfo(nil), v.media.tracks...),
-			Segments:  len(v.window()),
-			Bandwidth: v.peakBW,
+			App:             s.app,
+			Name:            s.name,
+			Live:            v.state == stateLive,
+			Ended:           v.ended(),
+			StartedAt:       s.created,
+			Tracks:          append([]TrackInfo(nil), v.media.tracks...),
+			Segments:        len(v.window()),
+			Bandwidth:       v.peakBW,
+			TargetDuration:  time.Duration(v.td) * time.Second,
+			BytesIn:         s.in.bytes(),
+			FramesIn:        s.framesIn.Load(),
+			BitrateIn:       s.in.rate(now),
+			SegmentsWritten: s.segsOut.Load(),
+		}
+		if pi := s.publisher.Load(); pi != nil {
+			info.Publisher = pi.remote
+			info.PublishedAt = pi.since
 		}
 		for i := range info.Tracks {
 			if info.Tracks[i].Kind == "video" && v.frameRate > 0 {
@@ -173,6 +273,19 @@ func (m *Manager) Streams() []StreamInfo {
 		return out[i].Name < out[j].Name
 	})
 	return out
+}
+
+// Stats returns a snapshot of the Manager's cumulative counters.
+func (m *Manager) Stats() Stats {
+	c := &m.stats
+	return Stats{
+		Variant:               m.cfg.Variant,
+		SegmentsWritten:       c.segments.Load(),
+		PartsWritten:          c.parts.Load(),
+		DroppedBeforeKeyFrame: c.droppedBeforeKey.Load(),
+		DroppedNotCarried:     c.droppedNotCarried.Load(),
+		DroppedLate:           c.droppedLate.Load(),
+	}
 }
 
 // Close ends every live playlist (EXT-X-ENDLIST), ends every publication
@@ -193,7 +306,7 @@ func (m *Manager) Close() {
 			p.terminate(ErrClosed)
 		}
 		s.mu.Lock()
-		s.pub = nil
+		s.clearPubLocked()
 		s.endLocked()
 		s.stopTimerLocked()
 		s.mu.Unlock()

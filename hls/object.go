@@ -2,6 +2,7 @@ package hls
 
 import (
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -62,18 +63,58 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 )
 
-// StreamInfo summarises a stream for listings and the API.
+// StreamInfo summarises a stream for listings, the API and metrics.
 type StreamInfo struct {
 	App, Name string
-	// Live is true while a publisher is connected.
+	// Live is true while a publisher is connected. A stream neither Live
+	// nor Ended is waiting for its publisher to reconnect.
 	Live bool
 	// Ended is true once the playlist carries EXT-X-ENDLIST.
-	Ended     bool
+	Ended bool
+	// StartedAt is when the stream was created (its first publication).
 	StartedAt time.Time
 	Tracks    []TrackInfo
-	Segments  int
+	// Segments is the number of segments in the playlist window.
+	Segments int
 	// Bandwidth is the measured peak segment bitrate in bits/s.
 	Bandwidth int
+	// TargetDuration is EXT-X-TARGETDURATION (0 before it is fixed).
+	TargetDuration time.Duration
+
+	// Publisher is the live publisher's address, ip:port ("" when not
+	// live or unknown); PublishedAt is when its publication started.
+	Publisher   string
+	PublishedAt time.Time
+
+	// BytesIn and FramesIn count the media bytes and messages received from
+	// the stream's publishers (Publication.CountReceived), over the life
+	// of the stream; BitrateIn is their rate in bits/s over the last
+	// RateWindow.
+	BytesIn, FramesIn uint64
+	BitrateIn         int
+	// SegmentsWritten counts the segments published over the life of the
+	// stream.
+	SegmentsWritten uint64
+}
+
+// Stats are a Manager's cumulative counters, for metrics.
+type Stats struct {
+	// Variant is the Manager's configured variant.
+	Variant Variant
+	// SegmentsWritten and PartsWritten count the segments and LL-HLS parts
+	// published, over every stream.
+	SegmentsWritten, PartsWritten uint64
+	// Frames dropped by the segmenter, by reason: before the first key
+	// frame of the timing track of a publication or configuration;
+	// of a track the variant does not carry (or of a configuration not yet
+	// in force); with a DTS not after the track's previous one.
+	DroppedBeforeKeyFrame, DroppedNotCarried, DroppedLate uint64
+}
+
+// counters are the live counterparts of Stats.
+type counters struct {
+	segments, parts                                  atomic.Uint64
+	droppedBeforeKey, droppedNotCarried, droppedLate atomic.Uint64
 }
 
 // TrackInfo summarises one track.

@@ -13,14 +13,18 @@ import (
 
 // Publication is one publisher's session on a stream. It implements
 // remux.Sink: SetTracks and WriteSample are called from the publisher's
-// goroutine. A newer Publish on the same name takes the stream over; Close
-// ends it; End reports that the publisher went away.
+// goroutine. A newer Publish on the same name takes the stream over (under
+// TakeoverNewest); Manager.Kick and Manager.Close end it; End reports that
+// the publisher went away.
 type Publication struct {
 	m   *Manager
 	s   *stream
 	log zerolog.Logger
 
 	done chan struct{}
+
+	remote string    // the publisher's address (PublishOption WithRemote)
+	since  time.Time // when Publish returned it
 
 	mu     sync.Mutex // held by the writer for each call; by takeover and Close to finish
 	endErr error      // non-nil once the publication is over
@@ -67,12 +71,14 @@ type warnKey struct {
 
 var _ remux.Sink = (*Publication)(nil)
 
-func newPublication(m *Manager, s *stream) *Publication {
+func newPublication(m *Manager, s *stream, o publishOptions) *Publication {
 	p := &Publication{
 		m:       m,
 		s:       s,
 		log:     s.log,
 		done:    make(chan struct{}),
+		remote:  o.remote,
+		since:   m.cfg.Now(),
 		variant: m.cfg.Variant,
 	}
 	if m.cfg.Variant.isFMP4() {
@@ -84,8 +90,18 @@ func newPublication(m *Manager, s *stream) *Publication {
 }
 
 // Done is closed when the publication is over: taken over by a newer Publish
-// on the same name, ended by the Manager's Close, or after End.
+// on the same name, kicked (Manager.Kick), ended by the Manager's Close, or
+// after End.
 func (p *Publication) Done() <-chan struct{} { return p.done }
+
+// CountReceived records one media message of n bytes received from the
+// publisher, before any parsing, for StreamInfo (BytesIn, FramesIn,
+// BitrateIn). It is safe to call from any goroutine and costs a few atomic
+// operations.
+func (p *Publication) CountReceived(n int) {
+	p.s.in.add(p.m.cfg.Now(), n)
+	p.s.framesIn.Add(1)
+}
 
 // SetTracks implements remux.Sink. A configuration change mid-publication
 // takes effect at the next key frame of the new timing track, where the
@@ -143,6 +159,7 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 	}
 	t := p.trackFor(s.Track)
 	if t == nil {
+		p.m.stats.droppedNotCarried.Add(1)
 		return nil // not carried (unsupported codec) or not yet in force
 	}
 	if !p.started {
@@ -150,6 +167,7 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 			// Segments start on a key frame of the timing track (RFC 8216
 			// §3: each segment should be decodable on its own); what comes
 			// before the first one is dropped.
+			p.m.stats.droppedBeforeKey.Add(1)
 			return nil
 		}
 		if err := p.startEpoch(t, s.DTS); err != nil {
@@ -161,6 +179,7 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 		// Before the epoch (late audio) or not increasing: fMP4 durations
 		// would be zero or negative. remux guarantees increasing DTS per
 		// track, so this is rare; drop rather than corrupt.
+		p.m.stats.droppedLate.Add(1)
 		return nil
 	}
 	if t.timing {
@@ -197,7 +216,7 @@ func (p *Publication) End(clean bool) {
 	p.s.detach(p, clean)
 }
 
-// terminate ends the publication on the Manager's behalf (takeover, Close).
+// terminate ends the publication on the Manager's behalf (takeover, Kick, Close).
 func (p *Publication) terminate(cause error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -21,6 +21,12 @@ type stream struct {
 	snap       atomic.Pointer[snapshot]
 	renderHint atomic.Int64 // size of the last rendered media playlist
 
+	// Counters for StreamInfo, cumulative over the stream's publications.
+	in        rateMeter     // media bytes received from publishers
+	framesIn  atomic.Uint64 // media messages received from publishers
+	segsOut   atomic.Uint64 // segments published
+	publisher atomic.Pointer[publisherInfo]
+
 	mu       sync.Mutex
 	state    streamState
 	pub      *Publication
@@ -44,6 +50,12 @@ type stream struct {
 	fps      float64
 	peakBW   int
 	avgBW    int
+}
+
+// publisherInfo describes the live publisher of a stream.
+type publisherInfo struct {
+	remote string
+	since  time.Time
 }
 
 func newStream(m *Manager, app, name string) *stream {

@@ -115,6 +115,7 @@ func (s *stream) partDone(p *Publication, in partInput, endNs int64) error {
 func (s *stream) addPartLocked(in partInput) {
 	now := s.m.cfg.Now()
 	idx := len(s.open.parts)
+	s.m.stats.parts.Add(1)
 	pt := &part{
 		dur:         in.dur,
 		independent: in.independent,
@@ -183,6 +184,8 @@ func (s *stream) segmentDone(p *Publication, in segmentInput, endNs int64) (int,
 		s.setInitTDLocked()
 	}
 	s.nextMSN = seg.msn + 1
+	s.segsOut.Add(1)
+	s.m.stats.segments.Add(1)
 	s.open = openSegment{msn: s.nextMSN}
 	s.pdtEnd = seg.pdt.Add(seg.dur)
 	if s.media.hasVideo && in.frames > 1 {

@@ -43,34 +43,48 @@ func (c *byteContent) Seek(offset int64, whence int) (int64, error) {
 // directBody wraps the ResponseWriter given to http.ServeContent and
 // changes one thing: ServeContent's io.CopyN of a byteContent becomes one
 // Write of the slice. Without it, net/http's TCP ReadFrom path allocates a
-// copy buffer as large as the body (up to 32 KiB) for every response.
+// copy buffer as large as the body (up to 32 KiB) for every response. It
+// also counts the body bytes written, for the per-stream accounts.
 type directBody struct {
 	http.ResponseWriter
+	n int64
+}
+
+// Write counts what goes through (multipart ranges, error bodies).
+func (d *directBody) Write(p []byte) (int, error) {
+	n, err := d.ResponseWriter.Write(p)
+	d.n += int64(n)
+	return n, err
 }
 
 // ReadFrom writes src's bytes directly when src is ServeContent's limited
 // view of a byteContent, and copies normally otherwise (multipart ranges).
-func (d directBody) ReadFrom(src io.Reader) (int64, error) {
+func (d *directBody) ReadFrom(src io.Reader) (int64, error) {
 	if lr, ok := src.(*io.LimitedReader); ok {
 		if c, ok := lr.R.(*byteContent); ok && c.off <= int64(len(c.b)) {
 			end := min(c.off+max(lr.N, 0), int64(len(c.b)))
 			p := c.b[c.off:end]
 			c.off = end
 			lr.N -= int64(len(p))
-			n, err := d.ResponseWriter.Write(p)
+			n, err := d.Write(p)
 			return int64(n), err
 		}
 	}
-	return io.Copy(d.ResponseWriter, src)
+	n, err := io.Copy(d.ResponseWriter, src)
+	d.n += n
+	return n, err
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (d directBody) Unwrap() http.ResponseWriter { return d.ResponseWriter }
+func (d *directBody) Unwrap() http.ResponseWriter { return d.ResponseWriter }
 
 // serveBytes sends b through http.ServeContent (Range, conditional
-// requests, HEAD) with whatever headers the caller has set.
-func serveBytes(w http.ResponseWriter, r *http.Request, modTime time.Time, b []byte) {
-	http.ServeContent(directBody{w}, r, "", modTime, &byteContent{b: b})
+// requests, HEAD) with whatever headers the caller has set. It returns the
+// number of body bytes written.
+func serveBytes(w http.ResponseWriter, r *http.Request, modTime time.Time, b []byte) int64 {
+	d := &directBody{ResponseWriter: w}
+	http.ServeContent(d, r, "", modTime, &byteContent{b: b})
+	return d.n
 }
 
 // setWriteDeadline sets the connection's write deadline to d from now.

@@ -18,8 +18,19 @@
 //	GET|HEAD /static/*                       embedded assets (hls.js, player)
 //	GET|HEAD /api/v1/streams                 JSON list of streams
 //	GET|HEAD /api/v1/streams/{app}/{stream}  JSON of one stream
+//	DELETE   /api/v1/streams/{app}/{stream}  disconnect the publisher, end the stream (204; 404 when not live)
+//	GET|HEAD /metrics                        Prometheus metrics (when Server.Metrics is set)
 //	GET|HEAD /healthz, /readyz               liveness, readiness
 //	OPTIONS  anything                        CORS preflight, 204
 //
-// The app names "api" and "static" are therefore reserved.
+// The app names "api" and "static" are therefore reserved. /api/ and
+// /metrics each take an optional bearer token (Server.APIToken,
+// Server.MetricsToken); without it they answer 401 with a Bearer challenge.
+//
+// Besides serving, the Server counts requests by kind and status, the
+// bytes it served and the clients it served per stream (the viewer
+// estimate), and the waits of LL-HLS blocking requests, whose number it
+// bounds (Server.MaxBlockingRequests): see Stats and Traffic. Counting
+// costs each request a few atomic adds and, for HLS objects, one short
+// per-stream lock.
 package httpserver

@@ -116,13 +116,20 @@ func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
 	if r.URL.RawQuery != "" {
 		query = r.URL.Query()
 	}
+	start := s.Now()
 	ctx := r.Context()
 	if r.Method == http.MethodHead {
 		// A HEAD never waits (notes A2): given a cancelled context the
 		// origin answers from what exists now.
 		ctx = s.canceled
 	}
-	obj, err := s.Origin.Get(ctx, app, stream, file, query)
+	var obj *hls.Object
+	var err error
+	if r.Method != http.MethodHead && (query.Has("_HLS_msn") || isPartName(file)) {
+		obj, err = s.getBlocking(ctx, app, stream, file, query)
+	} else {
+		obj, err = s.Origin.Get(ctx, app, stream, file, query)
+	}
 	if err != nil {
 		if r.Method == http.MethodHead && errors.Is(err, context.Canceled) && r.Context().Err() == nil {
 			// Not the client's doing: a HEAD for what does not exist yet.
@@ -143,12 +150,38 @@ func (s *Server) serveHLS(w http.ResponseWriter, r *http.Request) {
 		// them the write deadline starts again now, after the wait.
 		setWriteDeadline(w, s.WriteTimeout)
 	}
-	s.writeObject(w, r, app, stream, file, obj)
+	n := s.writeObject(w, r, app, stream, file, obj)
+	s.traffic.record(r, app, stream, obj, n, start, s.Origin.Streams)
+}
+
+// errTooManyBlocking answers a request that may wait when
+// MaxBlockingRequests are already waiting.
+var errTooManyBlocking = fmt.Errorf("too many blocking requests: %w", hls.ErrUnavailable)
+
+// getBlocking is Origin.Get for requests that may wait (LL-HLS blocking
+// reloads, part requests): at most MaxBlockingRequests at once, each wait
+// measured.
+func (s *Server) getBlocking(ctx context.Context, app, stream, file string, query url.Values) (*hls.Object, error) {
+	st := &s.stats
+	n := st.blocking.Add(1)
+	defer st.blocking.Add(-1)
+	if s.MaxBlockingRequests > 0 && n > int64(s.MaxBlockingRequests) {
+		st.blockingRejected.Add(1)
+		return nil, errTooManyBlocking
+	}
+	start := time.Now()
+	obj, err := s.Origin.Get(ctx, app, stream, file, query)
+	st.observeWait(time.Since(start))
+	if errors.Is(err, hls.ErrUnavailable) {
+		st.blockingTimeouts.Add(1)
+	}
+	return obj, err
 }
 
 // writeObject sends obj with its headers through http.ServeContent, which
 // handles Range, If-None-Match, If-Modified-Since, 304 and HEAD.
-func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, app, stream, file string, obj *hls.Object) {
+// It returns the number of body bytes written.
+func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, app, stream, file string, obj *hls.Object) int64 {
 	h := w.Header()
 	// Set Content-Type first so ServeContent neither sniffs nor asks the
 	// host's mime table (.ts is a Qt translation file on Debian).
@@ -187,7 +220,7 @@ func (s *Server) writeObject(w http.ResponseWriter, r *http.Request, app, stream
 		// reflects the planned time-to-live.
 		h["Expires"] = []string{obj.Expires.UTC().Format(http.TimeFormat)}
 	}
-	serveBytes(w, r, obj.ModTime, body)
+	return serveBytes(w, r, obj.ModTime, body)
 }
 
 // validName reports whether an app or stream name is safe and well formed:

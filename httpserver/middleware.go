@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 )
 
@@ -35,13 +36,25 @@ func newCORSHeaders(allowOrigin string) corsHeaders {
 	}
 }
 
+// newAPICORSHeaders are the CORS headers of /api/: DELETE and the
+// Authorization header are allowed there too.
+func newAPICORSHeaders(allowOrigin string) corsHeaders {
+	c := newCORSHeaders(allowOrigin)
+	c.allowMethods = []string{"GET, HEAD, DELETE, OPTIONS"}
+	c.allowHeaders = []string{"Authorization, If-None-Match, If-Modified-Since, Cache-Control, Pragma"}
+	return c
+}
+
 // cors adds Access-Control-Allow-Origin and -Expose-Headers to every
 // response, errors included (without them hls.js sees status 0 and cannot
 // tell a 404 from a network failure), and answers every OPTIONS request as
 // a CORS preflight with 204.
 func (s *Server) cors(next http.Handler) http.Handler {
-	c := s.corsHdr
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &s.corsHdr
+		if strings.HasPrefix(r.URL.Path, "/api/") {
+			c = &s.apiCORS
+		}
 		h := w.Header()
 		h["Access-Control-Allow-Origin"] = c.allowOrigin
 		h["Access-Control-Expose-Headers"] = c.exposeHeaders

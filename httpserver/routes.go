@@ -17,9 +17,11 @@ func (s *Server) routes() http.Handler {
 	r := chi.NewRouter()
 
 	// The whole chain, outermost first: CORS must wrap everything so that
-	// errors and recovered panics carry it; the log sees the final status.
+	// errors and recovered panics carry it; the counters and the log see
+	// the final status.
 	r.Use(
 		s.cors,
+		s.countRequests,
 		s.logRequests,
 		s.recoverPanics,
 		s.writeDeadline,
@@ -29,11 +31,16 @@ func (s *Server) routes() http.Handler {
 
 	get(r, "/healthz", s.healthz)
 	get(r, "/readyz", s.readyz)
+	if s.Metrics != nil {
+		get(r.With(requireToken(newBearerToken(s.MetricsToken), deniedText)), "/metrics", s.Metrics.ServeHTTP)
+	}
 	r.Route("/api", func(api chi.Router) {
+		api.Use(requireToken(newBearerToken(s.APIToken), deniedJSON))
 		api.NotFound(func(w http.ResponseWriter, _ *http.Request) { writeJSONError(w, http.StatusNotFound, "not found") })
-		api.MethodNotAllowed(methodNotAllowed)
+		api.MethodNotAllowed(apiMethodNotAllowed)
 		get(api, "/v1/streams", s.apiStreams)
 		get(api, "/v1/streams/{app}/{stream}", s.apiStream)
+		api.Delete("/v1/streams/{app}/{stream}", s.apiKick)
 	})
 	get(r, "/static/*", s.static)
 	get(r, "/", s.indexPage)
@@ -54,6 +61,7 @@ var (
 	hdrHTML        = []string{"text/html; charset=utf-8"}
 	hdrJSON        = []string{"application/json"}
 	hdrAllowGet    = []string{"GET, HEAD, OPTIONS"}
+	hdrAllowAPI    = []string{"GET, HEAD, DELETE, OPTIONS"}
 	hdrImmutable1y = []string{"public, max-age=31536000, immutable"}
 	// Pages load their scripts, styles and media from this origin only;
 	// hls.js runs its transmuxer in a blob: worker and plays through blob:
@@ -69,6 +77,19 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 func methodNotAllowed(w http.ResponseWriter, _ *http.Request) {
 	w.Header()["Allow"] = hdrAllowGet
 	writeStatus(w, http.StatusMethodNotAllowed)
+}
+
+func apiMethodNotAllowed(w http.ResponseWriter, _ *http.Request) {
+	w.Header()["Allow"] = hdrAllowAPI
+	writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
+}
+
+func deniedJSON(w http.ResponseWriter) {
+	writeJSONError(w, http.StatusUnauthorized, "missing or invalid bearer token")
+}
+
+func deniedText(w http.ResponseWriter) {
+	writeText(w, http.StatusUnauthorized, "missing or invalid bearer token")
 }
 
 // healthz is the liveness probe: the process is up and serving HTTP.

@@ -28,6 +28,15 @@ type Origin interface {
 	Streams() []hls.StreamInfo
 }
 
+// Kicker is implemented by an Origin that can end a live publication
+// (hls.Manager). With it, DELETE /api/v1/streams/{app}/{stream} ends the
+// stream; without it, that answers 405.
+type Kicker interface {
+	// Kick ends the live publication of app/stream; it returns an error
+	// wrapping hls.ErrNotFound when the stream has no live publisher.
+	Kick(app, stream string) error
+}
+
 // Defaults of the Server's optional fields.
 const (
 	DefaultListen            = ":8080"
@@ -37,6 +46,8 @@ const (
 	DefaultWriteTimeout      = 30 * time.Second
 	DefaultMediaMaxAge       = 24 * time.Hour
 	DefaultGzipCacheEntries  = 512
+	// DefaultMaxBlockingRequests bounds the requests that may wait at once.
+	DefaultMaxBlockingRequests = 10000
 )
 
 // Server is the HTTP origin. Set its fields, then call Start; stop it with
@@ -75,12 +86,30 @@ type Server struct {
 	// a playlist is compressed once per version and not per request. It
 	// defaults to 512.
 	GzipCacheEntries int
+	// MaxBlockingRequests bounds the requests that may wait at once (LL-HLS
+	// blocking playlist reloads and part requests); over it they get 503
+	// at once. It defaults to 10000; negative means no bound.
+	MaxBlockingRequests int
+	// APIToken, when set, is the bearer token every /api/ request must
+	// carry (Authorization: Bearer TOKEN); others get 401. Empty: the API
+	// is open.
+	APIToken string
+	// Metrics, when set, is served at GET /metrics (a Prometheus handler).
+	Metrics http.Handler
+	// MetricsToken, when set, is the bearer token /metrics requests must
+	// carry. Empty: /metrics is open.
+	MetricsToken string
+	// Now returns the wall clock (tests); default time.Now.
+	Now func() time.Time
 
 	initOnce sync.Once
 	handler  http.Handler
 	policy   cachePolicy
 	gzip     *gzipCache
 	corsHdr  corsHeaders
+	apiCORS  corsHeaders
+	traffic  *traffic
+	stats    serverStats
 
 	// ctx is the parent of every request context; Shutdown and Close cancel
 	// it so that LL-HLS blocking requests end.
@@ -125,6 +154,12 @@ func (s *Server) init() {
 		if s.GzipCacheEntries == 0 {
 			s.GzipCacheEntries = DefaultGzipCacheEntries
 		}
+		if s.MaxBlockingRequests == 0 {
+			s.MaxBlockingRequests = DefaultMaxBlockingRequests
+		}
+		if s.Now == nil {
+			s.Now = time.Now
+		}
 		s.ctx, s.cancel = context.WithCancel(context.Background())
 		var cancel context.CancelFunc
 		s.canceled, cancel = context.WithCancel(context.Background())
@@ -132,6 +167,8 @@ func (s *Server) init() {
 		s.policy = newCachePolicy(s.MediaMaxAge)
 		s.gzip = newGzipCache(s.GzipCacheEntries)
 		s.corsHdr = newCORSHeaders(s.AllowOrigin)
+		s.apiCORS = newAPICORSHeaders(s.AllowOrigin)
+		s.traffic = newTraffic()
 		s.handler = s.routes()
 	})
 }

@@ -416,6 +416,7 @@ func (c *conn) publishing(id uint32) *publication {
 // dropped logs media that no publication takes (see ErrMediaNotPublishing).
 func (c *conn) dropped(m *chunk.Message) {
 	c.drops++
+	c.s.droppedMedia.Add(1)
 	ev := c.log.Debug()
 	if c.drops == 1 {
 		ev = c.log.Warn()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -89,6 +90,34 @@ type Server struct {
 
 	mu    sync.Mutex
 	conns map[*conn]struct{}
+
+	accepted, refused, droppedMedia atomic.Uint64
+}
+
+// Stats are a Server's counters, for metrics.
+type Stats struct {
+	// Open is the number of connections open now.
+	Open int
+	// Accepted counts the connections accepted since Start; Refused those
+	// closed at once because MaxConnections were open.
+	Accepted, Refused uint64
+	// DroppedNotPublishing counts media and metadata messages dropped
+	// because their message stream was not publishing
+	// (ErrMediaNotPublishing).
+	DroppedNotPublishing uint64
+}
+
+// Stats returns a snapshot of the Server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	open := len(s.conns)
+	s.mu.Unlock()
+	return Stats{
+		Open:                 open,
+		Accepted:             s.accepted.Load(),
+		Refused:              s.refused.Load(),
+		DroppedNotPublishing: s.droppedMedia.Load(),
+	}
 }
 
 // Start applies defaults, binds the listeners and starts accepting.
@@ -232,6 +261,7 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 		s.mu.Lock()
 		if len(s.conns) >= s.MaxConnections {
 			s.mu.Unlock()
+			s.refused.Add(1)
 			c.log.Warn().Err(ErrTooManyConnections).Int("max", s.MaxConnections).Msg("connection refused")
 			nc.Close()
 			continue
@@ -239,6 +269,7 @@ func (s *Server) accept(ln net.Listener, secure bool) {
 		s.conns[c] = struct{}{}
 		s.wg.Add(2)
 		s.mu.Unlock()
+		s.accepted.Add(1)
 		go c.watchdog()
 		go c.run()
 	}

@@ -431,6 +431,9 @@ func TestMediaBeforePublish(t *testing.T) {
 	if ev[0].ts != 2 {
 		t.Fatalf("got ts %d", ev[0].ts)
 	}
+	if st := ts.Stats(); st.DroppedNotPublishing != 2 || st.Open != 1 || st.Accepted != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 // TestKick: closing Session.Done sends Unpublish.Success and closes.
@@ -598,6 +601,9 @@ func TestMaxConnections(t *testing.T) {
 		t.Fatal("second connection accepted")
 	}
 	ts.logs.waitLog(t, ErrTooManyConnections.Error())
+	if st := ts.Stats(); st.Refused != 1 || st.Accepted != 1 || st.Open != 1 {
+		t.Fatalf("stats %+v", st)
+	}
 }
 
 func TestConnsAndState(t *testing.T) {

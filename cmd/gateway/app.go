@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -26,6 +27,14 @@ type App struct {
 	auth *admission.Admitter
 	rtmp *ingest.Server
 	http *httpserver.Server
+
+	publishes publishCounters
+
+	// sessions are the live sessions; ended adds up the remux counters of
+	// those that ended, so that drop totals never go down.
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	ended    remux.Stats
 }
 
 // NewApp builds the components from cfg; nothing listens until Start.
@@ -37,6 +46,8 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 		SegmentCount:    cfg.HLS.SegmentCount,
 		ReconnectWindow: cfg.HLS.ReconnectWindow,
 		Retention:       cfg.HLS.Retention,
+		Takeover:        hls.TakeoverPolicy(cfg.HLS.Takeover),
+		MaxStreams:      cfg.HLS.MaxStreams,
 		Logger:          log.With().Str("component", "hls").Logger(),
 	})
 	if err != nil {
@@ -56,7 +67,7 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 		mgr.Close()
 		return nil, fmt.Errorf("auth: %w", err)
 	}
-	a := &App{cfg: cfg, log: log, hls: mgr, auth: auth}
+	a := &App{cfg: cfg, log: log, hls: mgr, auth: auth, sessions: map[*session]struct{}{}}
 	a.rtmp = &ingest.Server{
 		Listen:           cfg.RTMP.Listen,
 		TLSListen:        cfg.RTMPS.Listen,
@@ -70,12 +81,17 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 		Logger:           log.With().Str("component", "rtmp").Logger(),
 		OnPublish:        a.onPublish,
 	}
+	httpLog := log.With().Str("component", "http").Logger()
 	a.http = &httpserver.Server{
-		Listen:      cfg.HTTP.Listen,
-		AllowOrigin: cfg.HTTP.AllowOrigin,
-		Logger:      log.With().Str("component", "http").Logger(),
-		Origin:      mgr,
+		Listen:              cfg.HTTP.Listen,
+		AllowOrigin:         cfg.HTTP.AllowOrigin,
+		Logger:              httpLog,
+		Origin:              mgr,
+		APIToken:            cfg.HTTP.APIToken,
+		MetricsToken:        cfg.HTTP.MetricsToken,
+		MaxBlockingRequests: cfg.HTTP.MaxBlockingRequests,
 	}
+	a.http.Metrics = a.metricsHandler(httpLog)
 	return a, nil
 }
 
@@ -121,36 +137,87 @@ func (a *App) Close() {
 // onPublish admits a publisher: its media flows FLV → remux → segmenter.
 func (a *App) onPublish(ctx context.Context, req *ingest.PublishRequest) (ingest.Session, error) {
 	log := a.log.With().Str("conn", req.ConnID).Str("app", req.App).Logger()
+	remote := addrString(req.Remote)
 	dec, err := a.auth.Admit(ctx, &admission.Request{
 		App:     req.App,
 		Key:     req.Key,
 		Query:   req.Query,
-		Remote:  addrString(req.Remote),
+		Remote:  remote,
 		Connect: metadataMap(req.Connect),
 		ConnID:  req.ConnID,
 	})
 	if err != nil {
 		var rej *admission.Rejection
 		if errors.As(err, &rej) {
+			a.publishes.rejected(rej.Code)
 			log.Warn().Str("key_id", a.auth.KeyID(req.Key)).Str("reason", rej.Reason).Msg("publish refused")
 			return nil, &ingest.PublishError{Code: rej.Code, Description: rej.Description}
 		}
+		a.publishes.failed.Add(1)
 		return nil, err
 	}
 	log = log.With().Str("stream", dec.Stream).Logger()
-	pub, err := a.hls.Publish(dec.App, dec.Stream)
+	pub, err := a.hls.Publish(dec.App, dec.Stream, hls.WithRemote(remote))
 	if err != nil {
-		log.Warn().Err(err).Msg("publish refused by the segmenter")
-		return nil, &ingest.PublishError{Code: ingest.CodePublishBadName, Description: err.Error()}
+		pe := publishError(err)
+		a.publishes.refusedBySegmenter(err)
+		log.Warn().Err(err).Str("code", pe.Code).Msg("publish refused by the segmenter")
+		return nil, pe
 	}
 	log.Info().Str("source", dec.Source.String()).Msg("publish admitted")
+	a.publishes.admitted(dec.Source)
 	rmx := remux.NewRemuxer(pub, log)
 	s := &session{
-		pub: pub, rmx: rmx, dmx: flv.NewDemuxer(rmx, log), auth: a.auth,
-		ev: admission.Event{App: dec.App, Stream: dec.Stream, Remote: addrString(req.Remote), ConnID: req.ConnID, Time: time.Now()},
+		app: a, pub: pub, rmx: rmx, dmx: flv.NewDemuxer(rmx, log), auth: a.auth,
+		ev: admission.Event{App: dec.App, Stream: dec.Stream, Remote: remote, ConnID: req.ConnID, Time: time.Now()},
 	}
+	a.mu.Lock()
+	a.sessions[s] = struct{}{}
+	a.mu.Unlock()
 	a.auth.NotifyStart(s.ev)
 	return s, nil
+}
+
+// publishError maps a segmenter refusal to the onStatus the publisher gets.
+func publishError(err error) *ingest.PublishError {
+	switch {
+	case errors.Is(err, hls.ErrStreamBusy):
+		return &ingest.PublishError{Code: ingest.CodePublishBadName, Description: "stream already publishing"}
+	case errors.Is(err, hls.ErrTooManyStreams):
+		return &ingest.PublishError{Code: ingest.CodePublishRejected, Description: "too many streams on this server"}
+	case errors.Is(err, hls.ErrInvalidName):
+		return &ingest.PublishError{Code: ingest.CodePublishBadName, Description: "invalid stream name"}
+	}
+	return &ingest.PublishError{Code: ingest.CodePublishFailed, Description: err.Error()}
+}
+
+// sessionEnded moves s's remux counters into the totals.
+func (a *App) sessionEnded(s *session) {
+	st := s.rmx.Stats()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.sessions, s)
+	addRemuxStats(&a.ended, st)
+}
+
+// remuxStats adds up the remux counters of every session, ended or live.
+func (a *App) remuxStats() remux.Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	sum := a.ended
+	for s := range a.sessions {
+		addRemuxStats(&sum, s.rmx.Stats())
+	}
+	return sum
+}
+
+func addRemuxStats(sum *remux.Stats, s remux.Stats) {
+	sum.Samples += s.Samples
+	sum.DroppedNoConfig += s.DroppedNoConfig
+	sum.DroppedBackwards += s.DroppedBackwards
+	sum.DTSNudged += s.DTSNudged
+	sum.AudioResyncs += s.AudioResyncs
+	sum.ConfigChanges += s.ConfigChanges
 }
 
 func addrString(a net.Addr) string {
@@ -162,6 +229,7 @@ func addrString(a net.Addr) string {
 
 // session connects one RTMP publication to its segmenter publication.
 type session struct {
+	app   *App
 	pub   *hls.Publication
 	rmx   *remux.Remuxer
 	dmx   *flv.Demuxer
@@ -172,11 +240,13 @@ type session struct {
 
 func (s *session) Video(ts uint32, body []byte) error {
 	s.bytes += int64(len(body))
+	s.pub.CountReceived(len(body))
 	return s.dmx.Video(ts, body)
 }
 
 func (s *session) Audio(ts uint32, body []byte) error {
 	s.bytes += int64(len(body))
+	s.pub.CountReceived(len(body))
 	return s.dmx.Audio(ts, body)
 }
 
@@ -186,6 +256,7 @@ func (s *session) Done() <-chan struct{}        { return s.pub.Done() }
 func (s *session) End(clean bool) {
 	_ = s.rmx.Close()
 	s.pub.End(clean)
+	s.app.sessionEnded(s)
 	ev := s.ev
 	ev.Duration = time.Since(ev.Time)
 	ev.Time = time.Now()

@@ -78,6 +78,12 @@ type RTMPSConfig struct {
 type HTTPConfig struct {
 	Listen      string `yaml:"listen"`
 	AllowOrigin string `yaml:"allowOrigin"`
+	// APIToken and MetricsToken are bearer tokens for /api/ and /metrics;
+	// empty leaves the endpoint open.
+	APIToken     string `yaml:"apiToken"`
+	MetricsToken string `yaml:"metricsToken"`
+	// MaxBlockingRequests bounds the LL-HLS requests waiting at once.
+	MaxBlockingRequests int `yaml:"maxBlockingRequests"`
 }
 
 // HLSConfig shapes the segmenter output.
@@ -88,6 +94,8 @@ type HLSConfig struct {
 	SegmentCount    int           `yaml:"segmentCount"`
 	ReconnectWindow time.Duration `yaml:"reconnectWindow"`
 	Retention       time.Duration `yaml:"retention"`
+	Takeover        string        `yaml:"takeover"` // takeover, reject
+	MaxStreams      int           `yaml:"maxStreams"`
 }
 
 // DefaultConfig returns the embedded defaults: the gateway runs on them with no
@@ -104,7 +112,7 @@ func DefaultConfig() Config {
 			MaxConnections:   1000,
 		},
 		RTMPS: RTMPSConfig{Listen: ":1936"},
-		HTTP:  HTTPConfig{Listen: ":8080", AllowOrigin: "*"},
+		HTTP:  HTTPConfig{Listen: ":8080", AllowOrigin: "*", MaxBlockingRequests: 10000},
 		HLS: HLSConfig{
 			Variant:         "fmp4",
 			SegmentDuration: 2 * time.Second,
@@ -112,6 +120,8 @@ func DefaultConfig() Config {
 			SegmentCount:    6,
 			ReconnectWindow: 10 * time.Second,
 			Retention:       60 * time.Second,
+			Takeover:        "takeover",
+			MaxStreams:      100,
 		},
 		Auth: AuthConfig{
 			Keys:    []KeyConfig{},
@@ -245,6 +255,16 @@ func (c Config) Validate() error {
 	if c.HTTP.Listen == "" {
 		bad("http.listen", "must not be empty")
 	}
+	token := func(key, v string) {
+		if strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			bad(key, "must not contain spaces or control characters")
+		}
+	}
+	token("http.apiToken", c.HTTP.APIToken)
+	token("http.metricsToken", c.HTTP.MetricsToken)
+	if c.HTTP.MaxBlockingRequests < 1 {
+		bad("http.maxBlockingRequests", "must be at least 1, got %d", c.HTTP.MaxBlockingRequests)
+	}
 	switch c.HLS.Variant {
 	case "mpegts", "fmp4", "lowlatency":
 	default:
@@ -264,6 +284,14 @@ func (c Config) Validate() error {
 	}
 	if c.HLS.Retention < 0 {
 		bad("hls.retention", "must not be negative, got %v", c.HLS.Retention)
+	}
+	switch c.HLS.Takeover {
+	case "takeover", "reject":
+	default:
+		bad("hls.takeover", "%q is not one of takeover, reject", c.HLS.Takeover)
+	}
+	if c.HLS.MaxStreams < 0 {
+		bad("hls.maxStreams", "must not be negative (0: no limit), got %d", c.HLS.MaxStreams)
 	}
 	positive("auth.webhook.timeout", c.Auth.Webhook.Timeout)
 	positive("auth.notify.timeout", c.Auth.Notify.Timeout)

@@ -90,6 +90,7 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 		APIToken:            cfg.HTTP.APIToken,
 		MetricsToken:        cfg.HTTP.MetricsToken,
 		MaxBlockingRequests: cfg.HTTP.MaxBlockingRequests,
+		DrainDelay:          cfg.Shutdown.ServeEnded,
 	}
 	a.http.Metrics = a.metricsHandler(httpLog)
 	return a, nil
@@ -123,13 +124,21 @@ func (a *App) RTMPAddr() net.Addr { return a.rtmp.Addr() }
 func (a *App) HTTPAddr() net.Addr { return a.http.Addr() }
 
 // Close stops accepting publishers, ends every playlist and stops serving.
+//
+// The order is the drain a load balancer and the players expect: /readyz
+// turns 503 at once; publishers get an onStatus and are disconnected; every
+// playlist gets EXT-X-ENDLIST; HTTP keeps serving for shutdown.serveEnded so
+// the final playlists reach players and CDNs, then finishes the responses in
+// flight. Everything is bounded by shutdown.drainTimeout.
 func (a *App) Close() {
+	ctx, cancel := context.WithTimeout(context.Background(), a.cfg.Shutdown.DrainTimeout)
+	defer cancel()
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- a.http.Shutdown(ctx) }()
 	a.rtmp.Close()
 	a.hls.Close()
 	a.auth.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := a.http.Shutdown(ctx); err != nil {
+	if err := <-httpDone; err != nil {
 		a.log.Warn().Err(err).Msg("http shutdown")
 	}
 }

@@ -21,6 +21,18 @@ type Config struct {
 	HTTP  HTTPConfig  `yaml:"http"`
 	HLS   HLSConfig   `yaml:"hls"`
 	Auth  AuthConfig  `yaml:"auth"`
+	// Shutdown shapes the drain on SIGTERM/SIGINT.
+	Shutdown ShutdownConfig `yaml:"shutdown"`
+}
+
+// ShutdownConfig bounds the graceful stop.
+type ShutdownConfig struct {
+	// DrainTimeout bounds the whole stop; past it the process exits anyway.
+	DrainTimeout time.Duration `yaml:"drainTimeout"`
+	// ServeEnded is how long HTTP keeps serving after every playlist got
+	// EXT-X-ENDLIST, so players and CDNs fetch the final playlists
+	// (/readyz answers 503 meanwhile).
+	ServeEnded time.Duration `yaml:"serveEnded"`
 }
 
 // AuthConfig decides who may publish: static keys, an admission webhook, and
@@ -128,6 +140,7 @@ func DefaultConfig() Config {
 			Webhook: WebhookConfig{Timeout: 3 * time.Second},
 			Notify:  NotifyConfig{Timeout: 3 * time.Second, Retries: 3},
 		},
+		Shutdown: ShutdownConfig{DrainTimeout: 10 * time.Second, ServeEnded: 2 * time.Second},
 	}
 }
 
@@ -295,6 +308,10 @@ func (c Config) Validate() error {
 	}
 	positive("auth.webhook.timeout", c.Auth.Webhook.Timeout)
 	positive("auth.notify.timeout", c.Auth.Notify.Timeout)
+	positive("shutdown.drainTimeout", c.Shutdown.DrainTimeout)
+	if c.Shutdown.ServeEnded < 0 || c.Shutdown.ServeEnded >= c.Shutdown.DrainTimeout {
+		bad("shutdown.serveEnded", "must be at least 0 and below shutdown.drainTimeout, got %v", c.Shutdown.ServeEnded)
+	}
 	if c.Auth.Notify.Retries < 0 || c.Auth.Notify.Retries > 10 {
 		bad("auth.notify.retries", "must be between 0 and 10, got %d", c.Auth.Notify.Retries)
 	}

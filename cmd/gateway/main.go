@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 func main() {
@@ -46,8 +48,23 @@ func run(args []string) error {
 		return err
 	}
 	<-ctx.Done()
-	stop() // a second signal now ends the process at once
-	log.Info().Msg("shutting down")
-	app.Close()
-	return nil
+	stop()
+	// A second signal ends the process at once; so does the drain timeout.
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	log.Info().Dur("drain_timeout", cfg.Shutdown.DrainTimeout).Msg("shutting down")
+	closed := make(chan struct{})
+	go func() {
+		app.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+		log.Info().Msg("stopped")
+		return nil
+	case <-again:
+		return errors.New("second signal: stopped without draining")
+	case <-time.After(cfg.Shutdown.DrainTimeout + time.Second):
+		return errors.New("drain timeout: stopped without finishing")
+	}
 }

@@ -28,7 +28,7 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-var binary struct {
+var gatewayBin struct {
 	once sync.Once
 	path string
 	err  error
@@ -38,21 +38,21 @@ var binary struct {
 // that need the real process (signals, exit codes).
 func gatewayBinary(t *testing.T) string {
 	t.Helper()
-	binary.once.Do(func() {
+	gatewayBin.once.Do(func() {
 		dir, err := os.MkdirTemp("", "gateway-bin-")
 		if err != nil {
-			binary.err = err
+			gatewayBin.err = err
 			return
 		}
-		binary.path = filepath.Join(dir, "gateway")
-		if out, err := exec.Command("go", "build", "-o", binary.path, ".").CombinedOutput(); err != nil {
-			binary.err = fmt.Errorf("%w\n%s", err, out)
+		gatewayBin.path = filepath.Join(dir, "gateway")
+		if out, err := exec.Command("go", "build", "-o", gatewayBin.path, ".").CombinedOutput(); err != nil {
+			gatewayBin.err = fmt.Errorf("%w\n%s", err, out)
 		}
 	})
-	if binary.err != nil {
-		t.Fatalf("build: %v", binary.err)
+	if gatewayBin.err != nil {
+		t.Fatalf("build: %v", gatewayBin.err)
 	}
-	return binary.path
+	return gatewayBin.path
 }
 
 // runBinary starts the gateway process with a config on free loopback ports

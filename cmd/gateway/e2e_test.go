@@ -238,8 +238,19 @@ func TestE2EGStreamerLiveEncoder(t *testing.T) {
 		t.Errorf("tracks = %+v, want H264 320x240 and AAC 48000 Hz stereo", info.Tracks)
 	}
 	index := httpURL(gw, "live/gst-live/index.m3u8")
-	if msg := decodeErrors(t, index); msg != "" {
-		t.Errorf("decoding the HLS output reported: %s", msg)
+	// This pipeline's own timestamps are irregular (x264enc's first DTS steps
+	// are below a millisecond, and PTS spacing follows the live clock), so
+	// ffmpeg's null muxer complains about its output timestamps even when it
+	// decodes GStreamer's own FLV file. (Nor can ffprobe's DTS be checked:
+	// where a TS packet carries only a PTS, ffmpeg guesses the DTS.) What
+	// must hold here: the decoder reports nothing else and every frame
+	// arrives; the exact-timestamp checks are the file-based tests above.
+	for _, line := range strings.Split(decodeErrors(t, index), "\n") {
+		if line = strings.TrimSpace(line); line != "" &&
+			!strings.Contains(line, "non monotonically increasing dts to muxer") &&
+			!strings.HasPrefix(line, "Last message repeated") {
+			t.Errorf("decoding the HLS output reported: %s", line)
+		}
 	}
 	if v, _ := probePackets(t, index); len(v) != 90 {
 		t.Errorf("got %d video packets, sent 90", len(v))

@@ -76,7 +76,7 @@ try {
   // Each call is bounded: a page busy navigating may not answer.
   const send = (method, params = {}) => new Promise((resolve, reject) => {
     const id = ++next;
-    const timer = setTimeout(() => { pending.delete(id); reject(new Error(`${method}: no answer`)); }, 5000);
+    const timer = setTimeout(() => { pending.delete(id); reject(new Error(`${method}: no answer`)); }, 15000);
     pending.set(id, (m) => { clearTimeout(timer); resolve(m); });
     ws.send(JSON.stringify({ id, method, params }));
   });

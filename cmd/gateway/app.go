@@ -48,7 +48,7 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 		Retention:       cfg.HLS.Retention,
 		Takeover:        hls.TakeoverPolicy(cfg.HLS.Takeover),
 		MaxStreams:      cfg.HLS.MaxStreams,
-		Logger:          log.With().Str("component", "hls").Logger(),
+		Logger:          log, // the manager adds component=hls
 	})
 	if err != nil {
 		return nil, fmt.Errorf("hls: %w", err)

@@ -215,11 +215,16 @@ func (c *conn) onConnect(txid float64, vs []any) error {
 	}
 	info := statusObject("status", CodeConnectSuccess, "Connection succeeded.", "")
 	info = append(info, amf.Property{Key: "objectEncoding", Value: encoding})
-	if err := c.writeCommand(csidCommand, 0, "_result", txid, amf.Object{
+	props := amf.Object{
 		{Key: "fmsVer", Value: fmsVersion},
 		{Key: "capabilities", Value: capabilities},
 		{Key: "mode", Value: 1},
-	}, info); err != nil {
+	}
+	// E-RTMP v2: answer an enhanced client with the codecs and extended
+	// capabilities this server supports.
+	caps := parseERTMPCaps(obj)
+	props = append(props, caps.reply()...)
+	if err := c.writeCommand(csidCommand, 0, "_result", txid, props, info); err != nil {
 		return err
 	}
 	if err := c.flush(); err != nil {
@@ -227,7 +232,12 @@ func (c *conn) onConnect(txid float64, vs []any) error {
 	}
 	flashVer, _ := obj.GetString("flashVer")
 	c.log.Info().Str("tc_url", stripQuery(tcURL)).Str("flash_ver", flashVer).
-		Float64("object_encoding", encoding).Msg("connected")
+		Float64("object_encoding", encoding).Bool("enhanced", caps.present).Msg("connected")
+	if caps.present {
+		c.log.Debug().Strs("fourcc_list", caps.fourCCList).Float64("caps_ex", caps.capsEx).
+			Int("video_fourccs", len(caps.videoMap)).Int("audio_fourccs", len(caps.audioMap)).
+			Msg("enhanced RTMP client capabilities")
+	}
 	return nil
 }
 

@@ -136,9 +136,10 @@ func (t *Track) AACFrameSamples() int {
 }
 
 // SameConfig reports whether t and o describe the same codec configuration,
-// ignoring the identity fields (ID, Generation, SourceID) and FrameRate
-// (which may come from metadata rather than the bitstream). A sequence
-// header resent unchanged is not a configuration change.
+// ignoring the identity fields (ID, Generation, SourceID) and the hints
+// FrameRate (which may come from metadata rather than the bitstream) and
+// ColorInfo. A sequence header resent unchanged is not a configuration
+// change.
 func (t *Track) SameConfig(o *Track) bool {
 	if t == nil || o == nil {
 		return t == o
@@ -153,10 +154,26 @@ func (t *Track) SameConfig(o *Track) bool {
 		!equalSets(t.ExtraVPS, o.ExtraVPS) || !equalSets(t.ExtraSPS, o.ExtraSPS) || !equalSets(t.ExtraPPS, o.ExtraPPS) {
 		return false
 	}
-	if (t.AAC == nil) != (o.AAC == nil) {
+	if !samePtr(t.AAC, o.AAC) || !samePtr(t.VP9, o.VP9) || !samePtr(t.FLAC, o.FLAC) ||
+		!samePtr(t.AC3, o.AC3) || !samePtr(t.MPEGAudio, o.MPEGAudio) || !t.ChannelLayout.Equal(o.ChannelLayout) {
 		return false
 	}
-	return t.AAC == nil || *t.AAC == *o.AAC
+	if (t.EAC3 == nil) != (o.EAC3 == nil) || (t.EAC3 != nil && !t.EAC3.SameStream(*o.EAC3)) {
+		return false
+	}
+	if (t.Opus == nil) != (o.Opus == nil) {
+		return false
+	}
+	return t.Opus == nil || t.Opus.equal(o.Opus)
+}
+
+// samePtr reports whether two optional configurations are both absent or
+// both present and equal.
+func samePtr[T comparable](a, b *T) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
 }
 
 // HasParameterSet reports whether nalu is one of t's parameter sets

@@ -18,4 +18,13 @@ var (
 	// ErrInvalidAudioConfig wraps an AudioSpecificConfig that does not parse
 	// or describes an impossible stream.
 	ErrInvalidAudioConfig = errors.New("remux: invalid AudioSpecificConfig")
+	// ErrInvalidVideoConfig wraps a video configuration other than
+	// H.264/H.265 parameter sets (AV1 sequence header, VP9 configuration)
+	// that does not parse or describes an impossible stream.
+	ErrInvalidVideoConfig = errors.New("remux: invalid video configuration")
+	// ErrInvalidCodecHeader wraps an audio codec header other than an
+	// AudioSpecificConfig (OpusHead, FLAC STREAMINFO, AC-3 / E-AC-3 / MPEG
+	// audio frame header) that does not parse or describes an impossible
+	// stream.
+	ErrInvalidCodecHeader = errors.New("remux: invalid codec header")
 )

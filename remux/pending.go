@@ -13,22 +13,22 @@ type pendingQueue struct {
 
 type pendingFrame struct {
 	st         *trackState
-	ms         int64
-	cts        int32
+	t          timing
 	key        bool
 	video      bool
-	start, end int // range in spans
+	nalus      bool // video as NAL units (else one payload)
+	start, end int  // range in spans
 }
 
 type span struct{ off, end int }
 
 // add copies a frame (the borrowed nalus or payload) into the queue.
-func (q *pendingQueue) add(st *trackState, ms int64, cts int32, key bool, nalus [][]byte, payload []byte) {
+func (q *pendingQueue) add(st *trackState, t timing, key bool, nalus [][]byte, payload []byte) {
 	if len(q.frames) == 0 {
-		q.firstMs = ms
+		q.firstMs = t.ms
 	}
-	f := pendingFrame{st: st, ms: ms, cts: cts, key: key, video: st.kind == KindVideo, start: len(q.spans)}
-	if f.video {
+	f := pendingFrame{st: st, t: t, key: key, video: st.kind == KindVideo, nalus: len(nalus) > 0, start: len(q.spans)}
+	if f.nalus {
 		for _, n := range nalus {
 			q.push(n)
 		}
@@ -63,16 +63,20 @@ func (q *pendingQueue) replay(r *Remuxer) error {
 	for i := range q.frames {
 		f := &q.frames[i]
 		var err error
-		if f.video {
+		switch {
+		case f.nalus:
 			r.scratch = r.scratch[:0]
 			for _, s := range q.spans[f.start:f.end] {
 				r.scratch = append(r.scratch, q.data[s.off:s.end:s.end])
 			}
-			err = r.emitVideo(f.st, f.ms, f.cts, f.key, r.scratch)
+			err = r.emitVideo(f.st, f.t, f.key, r.scratch, nil)
 			clear(r.scratch)
-		} else {
+		case f.video:
 			s := q.spans[f.start]
-			err = r.emitAudio(f.st, f.ms, q.data[s.off:s.end:s.end])
+			err = r.emitVideo(f.st, f.t, f.key, nil, q.data[s.off:s.end:s.end])
+		default:
+			s := q.spans[f.start]
+			err = r.emitAudio(f.st, f.t, q.data[s.off:s.end:s.end])
 		}
 		if err != nil {
 			return err

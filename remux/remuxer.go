@@ -109,6 +109,7 @@ type Remuxer struct {
 	clock   unwrapper
 	pending pendingQueue
 	sample  Sample   // reused for every WriteSample
+	frame   Frame    // reused by WriteVideo and WriteAudio
 	scratch [][]byte // reused when replaying buffered video
 
 	noConfigWarn [KindAudio + 1]warnLimiter
@@ -126,13 +127,13 @@ type trackState struct {
 	hasDTS  bool
 	lastDTS int64 // in track.ClockRate units
 
-	// AAC sample clock: DTS = anchor + count*frameSamples.
-	anchored     bool
-	anchor       int64
-	count        int64
-	frameSamples int64
-	resyncUnits  int64
-	jumpUnits    int64
+	// Audio sample clock: DTS = anchor + elapsed, elapsed counting the
+	// samples of the frames since the anchor.
+	anchored    bool
+	anchor      int64
+	elapsed     int64
+	resyncUnits int64
+	jumpUnits   int64
 
 	backwardsWarn warnLimiter
 }
@@ -252,10 +253,37 @@ func (r *Remuxer) configure(st *trackState, t *Track) {
 	}
 	st.track = t
 	st.anchored = false
-	st.frameSamples = int64(t.AACFrameSamples())
 	st.resyncUnits = rescale(r.opt.audioResync.Milliseconds(), int64(t.ClockRate), 1000)
 	st.jumpUnits = rescale(r.opt.jumpWarning.Milliseconds(), int64(t.ClockRate), 1000)
 }
+
+// Frame is one timed frame handed to WriteFrame. Its slices are borrowed
+// for the duration of the call.
+type Frame struct {
+	// Kind and Source identify the track: video or audio, and the E-RTMP
+	// track id (0 for legacy FLV and single-track E-RTMP).
+	Kind   Kind
+	Source int
+	// TS is the RTMP timestamp (the DTS) in milliseconds.
+	TS uint32
+	// OffsetNano refines TS by a sub-millisecond offset in nanoseconds
+	// (E-RTMP v2 ModEx TimestampOffsetNano, at most MaxOffsetNano): RTMP
+	// timestamps cannot carry it, the track clock can.
+	OffsetNano uint32
+	// CTS is the composition time offset in milliseconds (video only):
+	// PTS = DTS + CTS (FLV spec E.4.3.1 "CompositionTime ... in milliseconds").
+	CTS int32
+	// Key marks a random access point (video; every audio frame is one).
+	Key bool
+	// NALUs is an H.264/H.265 access unit without parameter sets or AUD.
+	NALUs [][]byte
+	// Payload is the frame of every other codec (see Sample.Payload).
+	Payload []byte
+}
+
+// MaxOffsetNano is the largest sub-millisecond offset applied: E-RTMP v2
+// "modExData must be at least 3 bytes, storing values up to 999,999 ns".
+const MaxOffsetNano = 999_999
 
 // WriteVideo writes one video access unit of the track (KindVideo, source).
 // ts is the RTMP timestamp (DTS, ms); cts the composition time offset in
@@ -263,55 +291,83 @@ func (r *Remuxer) configure(st *trackState, t *Track) {
 // so PTS = DTS + cts. nalus are the AU's NAL units without parameter sets
 // or AUD; they are borrowed for the duration of the call.
 func (r *Remuxer) WriteVideo(source int, ts uint32, cts int32, key bool, nalus [][]byte) error {
-	if r.closed {
-		return ErrClosed
-	}
-	ms := r.clock.unwrap(ts)
-	st := r.lookup(KindVideo, source)
-	if st == nil {
-		r.dropNoConfig(KindVideo, source, ms)
-		return nil
-	}
-	if len(nalus) == 0 {
-		return nil
-	}
-	if !r.started {
-		if !r.allAnnouncedConfigured() {
-			return r.hold(st, ms, cts, key, nalus, nil)
-		}
-		if err := r.start(); err != nil {
-			return err
-		}
-	}
-	return r.emitVideo(st, ms, cts, key, nalus)
+	r.frame = Frame{Kind: KindVideo, Source: source, TS: ts, CTS: cts, Key: key, NALUs: nalus}
+	err := r.WriteFrame(&r.frame)
+	r.frame = Frame{}
+	return err
 }
 
 // WriteAudio writes one audio frame (for AAC one raw_data_block without
 // ADTS header) of the track (KindAudio, source). ts is the RTMP timestamp in
 // ms; payload is borrowed for the duration of the call.
 func (r *Remuxer) WriteAudio(source int, ts uint32, payload []byte) error {
+	r.frame = Frame{Kind: KindAudio, Source: source, TS: ts, Payload: payload}
+	err := r.WriteFrame(&r.frame)
+	r.frame = Frame{}
+	return err
+}
+
+// WriteFrame writes one frame of the track (f.Kind, f.Source): a video
+// access unit (NALUs for H.264/H.265, Payload for AV1 and VP9) or an audio
+// frame. f and its slices are borrowed for the duration of the call.
+func (r *Remuxer) WriteFrame(f *Frame) error {
 	if r.closed {
 		return ErrClosed
 	}
-	ms := r.clock.unwrap(ts)
-	st := r.lookup(KindAudio, source)
+	if f.Kind != KindVideo && f.Kind != KindAudio {
+		return fmt.Errorf("%w: frame of kind %v", ErrInvalidTrack, f.Kind)
+	}
+	ms := r.clock.unwrap(f.TS)
+	st := r.lookup(f.Kind, f.Source)
 	if st == nil {
-		r.dropNoConfig(KindAudio, source, ms)
+		r.dropNoConfig(f.Kind, f.Source, ms)
 		return nil
 	}
-	if len(payload) == 0 {
+	t := timing{ms: ms, nano: min(f.OffsetNano, MaxOffsetNano), cts: f.CTS}
+	if f.Kind == KindAudio {
+		t.cts = 0
+	}
+	video := f.Kind == KindVideo
+	if video && len(f.NALUs) == 0 && len(f.Payload) == 0 || !video && len(f.Payload) == 0 {
 		return nil
 	}
+	key := f.Key || !video
 	if !r.started {
 		if !r.allAnnouncedConfigured() {
-			return r.hold(st, ms, 0, true, nil, payload)
+			return r.hold(st, t, key, f.NALUs, f.Payload)
 		}
 		if err := r.start(); err != nil {
 			return err
 		}
 	}
-	return r.emitAudio(st, ms, payload)
+	if video {
+		return r.emitVideo(st, t, key, f.NALUs, f.Payload)
+	}
+	return r.emitAudio(st, t, f.Payload)
 }
+
+// timing is a frame's time as received: unwrapped milliseconds, the
+// sub-millisecond offset and the composition offset.
+type timing struct {
+	ms   int64
+	nano uint32
+	cts  int32
+}
+
+// units converts the DTS (cts false) or PTS (cts true) to a clock of rate
+// Hz, rounding down.
+func (t timing) units(rate int, withCTS bool) int64 {
+	ms := t.ms
+	if withCTS {
+		ms += int64(t.cts)
+	}
+	return rescale(ms*nanosPerMilli+int64(t.nano), int64(rate), nanosPerSecond)
+}
+
+const (
+	nanosPerMilli  = 1_000_000
+	nanosPerSecond = 1_000_000_000
+)
 
 // Close flushes frames still buffered for track discovery (starting with
 // the tracks known) and makes further writes fail with ErrClosed. It does
@@ -398,24 +454,24 @@ func (r *Remuxer) publish() error {
 
 // hold buffers a frame during track discovery and starts once the probe
 // bounds are reached.
-func (r *Remuxer) hold(st *trackState, ms int64, cts int32, key bool, nalus [][]byte, payload []byte) error {
-	r.pending.add(st, ms, cts, key, nalus, payload)
-	if ms-r.pending.firstMs < r.opt.probeDuration.Milliseconds() && r.pending.size < r.opt.probeBytes {
+func (r *Remuxer) hold(st *trackState, t timing, key bool, nalus [][]byte, payload []byte) error {
+	r.pending.add(st, t, key, nalus, payload)
+	if t.ms-r.pending.firstMs < r.opt.probeDuration.Milliseconds() && r.pending.size < r.opt.probeBytes {
 		return nil
 	}
-	r.log.Warn().Int64("buffered_ms", ms-r.pending.firstMs).Int("buffered_bytes", r.pending.size).
+	r.log.Warn().Int64("buffered_ms", t.ms-r.pending.firstMs).Int("buffered_bytes", r.pending.size).
 		Bool("video_missing", r.announced[KindVideo] && !r.hasKind(KindVideo)).
 		Bool("audio_missing", r.announced[KindAudio] && !r.hasKind(KindAudio)).
 		Msg("announced track has no sequence header yet: starting with the tracks known")
 	return r.start()
 }
 
-func (r *Remuxer) emitVideo(st *trackState, ms int64, cts int32, key bool, nalus [][]byte) error {
+func (r *Remuxer) emitVideo(st *trackState, t timing, key bool, nalus [][]byte, payload []byte) error {
 	rate := st.track.ClockRate
-	dts := msToUnits(ms, rate)
+	dts := t.units(rate, false)
 	// FLV spec E.4.3.1: PTS = DTS + CompositionTime, both in milliseconds.
 	// A negative CompositionTime can make PTS < 0 near the start: kept.
-	pts := msToUnits(ms+int64(cts), rate)
+	pts := t.units(rate, true)
 	moved, ok := r.advance(st, dts)
 	if !ok {
 		return nil
@@ -424,31 +480,40 @@ func (r *Remuxer) emitVideo(st *trackState, ms int64, cts int32, key bool, nalus
 		pts = moved
 	}
 	dts = moved
-	r.sample = Sample{Track: st.track, DTS: dts, PTS: pts, Key: key, NALUs: nalus}
+	r.sample = Sample{Track: st.track, DTS: dts, PTS: pts, Key: key}
+	if len(nalus) > 0 {
+		r.sample.NALUs = nalus
+	} else {
+		r.sample.Payload = payload
+	}
 	return r.write()
 }
 
-func (r *Remuxer) emitAudio(st *trackState, ms int64, payload []byte) error {
-	ref := msToUnits(ms, st.track.ClockRate)
+func (r *Remuxer) emitAudio(st *trackState, t timing, payload []byte) error {
+	ref := t.units(st.track.ClockRate, false)
 	dts := ref
-	if st.track.Codec == CodecAAC {
+	if n := frameSamples(st.track, payload); n > 0 {
 		// RTMP millisecond timestamps jitter around the true frame times
 		// (a 44.1 kHz AAC frame lasts 23.22 ms): count samples instead and
 		// follow the RTMP clock only when it really moved away.
 		if st.anchored {
-			exp := st.anchor + st.count*st.frameSamples
+			exp := st.anchor + st.elapsed
 			if drift := exp - ref; drift > st.resyncUnits || -drift > st.resyncUnits {
 				r.audioResyncs.Add(1)
 				r.log.Debug().Int("track", st.id).Int64("drift", drift).Int("clock_rate", st.track.ClockRate).
-					Msg("AAC clock re-anchored on the RTMP timestamp")
+					Msg(st.track.Codec.String() + " clock re-anchored on the RTMP timestamp")
 				st.anchored = false
 			}
 		}
 		if !st.anchored {
-			st.anchor, st.count, st.anchored = ref, 0, true
+			st.anchor, st.elapsed, st.anchored = ref, 0, true
 		}
-		dts = st.anchor + st.count*st.frameSamples
-		st.count++
+		dts = st.anchor + st.elapsed
+		st.elapsed += n
+	} else {
+		// A frame of unknown duration: the RTMP clock rules, and the next
+		// countable frame re-anchors.
+		st.anchored = false
 	}
 	dts, ok := r.advance(st, dts)
 	if !ok {

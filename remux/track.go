@@ -3,6 +3,7 @@ package remux
 import (
 	"fmt"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/flac"
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/mpeg4audio"
 )
 
@@ -109,8 +110,17 @@ type Track struct {
 	// write a decoder configuration record (avcC/hvcC) or put parameter sets
 	// in-band include them after VPS, SPS and PPS. Nil when there are none.
 	ExtraVPS, ExtraSPS, ExtraPPS [][]byte
-	// AV1SequenceHeader is the AV1 sequence header OBU (AV1 only).
+	// AV1SequenceHeader is the AV1 sequence header OBU (AV1 only), an owned
+	// copy without obu_size field (obu_has_size_field 0, no extension), the
+	// form mediacommon's codecs.AV1 takes.
 	AV1SequenceHeader []byte
+	// VP9 is the VP9 configuration (VP9 only): the VPCodecConfigurationRecord
+	// completed by the first key frame's header.
+	VP9 *VP9Config
+	// ColorInfo is the E-RTMP colorInfo (HDR) metadata in force when the
+	// configuration was made, nil when none was sent (video). A hint like
+	// FrameRate: not part of SameConfig.
+	ColorInfo *ColorInfo
 
 	// SampleRate is the audio sampling rate in Hz (audio).
 	SampleRate int
@@ -118,6 +128,19 @@ type Track struct {
 	ChannelCount int
 	// AAC is the AudioSpecificConfig (AAC only).
 	AAC *mpeg4audio.AudioSpecificConfig
+	// Opus is the Opus identification header (Opus only).
+	Opus *OpusConfig
+	// FLAC is the STREAMINFO block (FLAC only).
+	FLAC *flac.StreamInfo
+	// AC3 is the AC-3 bit stream information (AC-3 only).
+	AC3 *AC3Config
+	// EAC3 is the E-AC-3 bit stream information (E-AC-3 only).
+	EAC3 *EAC3Config
+	// MPEGAudio is the MPEG-1/2 audio frame header information (MP3 only).
+	MPEGAudio *MPEGAudioConfig
+	// ChannelLayout is the E-RTMP MultichannelConfig of the track, nil when
+	// the publisher sent none (audio).
+	ChannelLayout *ChannelLayout
 }
 
 // IsVideo reports whether t is a video track.
@@ -141,8 +164,10 @@ type Sample struct {
 	// codes or length prefixes. For key frames the track's parameter sets
 	// are NOT included; sinks that need them in-band add them.
 	NALUs [][]byte
-	// Payload holds the frame of every other codec (one raw AAC frame, an AV1
-	// temporal unit, a VP9 frame, an Opus packet...).
+	// Payload holds the frame of every other codec: one raw AAC frame, an
+	// AV1 temporal unit (OBUs in the low-overhead format, obu_has_size_field
+	// set, leading temporal delimiters removed), a VP9 frame or superframe,
+	// an Opus packet, FLAC frames, AC-3 / E-AC-3 syncframes, MP3 frames.
 	Payload []byte
 }
 

@@ -23,7 +23,7 @@ func isADTS(b []byte) bool {
 // AACPacketType 1 (FLV spec E.4.2.1 wants a raw AAC frame): each ADTS
 // frame's header is stripped and its raw_data_block written. Without an
 // AudioSpecificConfig the track is configured from the first header.
-func (d *Demuxer) audioADTS(ts uint32, data []byte) error {
+func (d *Demuxer) audioADTS(st *audioState, ts uint32, data []byte) error {
 	if !d.adtsLogged {
 		d.adtsLogged = true
 		d.log.Warn().Msg("AAC frames arrive with ADTS headers (publisher mistake): headers stripped")
@@ -48,21 +48,21 @@ func (d *Demuxer) audioADTS(ts uint32, data []byte) error {
 			d.dropMalformed("audio", fmt.Errorf("%w: %d raw data blocks in one frame", ErrADTS, h[6]&0x03+1))
 			return nil
 		}
-		t := d.r.Track(remux.KindAudio, legacySource)
+		t := d.r.Track(remux.KindAudio, st.source)
 		if t == nil {
 			var err error
 			if t, err = d.adtsTrack(h); err != nil {
 				d.dropMalformed("audio", err)
 				return nil
 			}
-			if err := d.setAudioTrack(t); err != nil {
+			if err := d.setAudioTrack(st, t); err != nil {
 				return err
 			}
 		}
 		// Frames after the first carry the message timestamp plus their
 		// offset; the Remuxer's AAC clock keeps them sample-exact.
 		off := uint32(int64(i) * int64(t.AACFrameSamples()) * 1000 / int64(t.ClockRate))
-		if err := d.r.WriteAudio(legacySource, ts+off, h[hdr:n]); err != nil {
+		if err := d.writeAudio(st, ts+off, 0, h[hdr:n]); err != nil {
 			return err
 		}
 		p += n

@@ -1,10 +1,12 @@
 package flv
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/rs/zerolog"
 
+	"github.com/livegate/gateway/ingest/rtmptest/ertmp"
 	"github.com/livegate/gateway/remux"
 )
 
@@ -80,5 +82,68 @@ func BenchmarkDemuxerAudio(b *testing.B) {
 		if err := d.Audio(ts, body); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// BenchmarkDemuxerERTMPVideo is BenchmarkDemuxerVideo through E-RTMP: an
+// hvc1 CodedFrames message with a TimestampOffsetNano prefix.
+func BenchmarkDemuxerERTMPVideo(b *testing.B) {
+	d := NewDemuxer(remux.NewRemuxer(discardSink{}, discardLog), discardLog)
+	if err := d.Video(0, hvc1(ertmp.VideoSequenceStart, 1, hevcRecord(4, hevcVPS, hevcSPS, hevcPPS))); err != nil {
+		b.Fatal(err)
+	}
+	slice := make([]byte, 12000)
+	slice[0], slice[1] = 0x02, 0x01 // TRAIL_R
+	body := vmsg(ertmp.Header{FrameType: 2, PacketType: ertmp.VideoCodedFrames, FourCC: ertmp.HEVC, NanoOffset: 333333},
+		ertmp.CodedFramesBody(67, lengthPrefixed(4, slice)))
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	var ts uint32
+	for b.Loop() {
+		ts += 33
+		if err := d.Video(ts, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDemuxerERTMPMultitrack is one ManyTracksManyCodecs message
+// carrying three renditions: HEVC (12 KB), AV1 (6 KB) and VP9 (4 KB).
+func BenchmarkDemuxerERTMPMultitrack(b *testing.B) {
+	d := NewDemuxer(remux.NewRemuxer(discardSink{}, discardLog), discardLog)
+	start := ertmp.Header{FrameType: 1, PacketType: ertmp.VideoSequenceStart, Multitrack: true, MultitrackType: ertmp.ManyTracksManyCodecs}
+	if err := d.Video(0, vmsg(start, nil,
+		ertmp.TrackBody{FourCC: ertmp.HEVC, ID: 0, Body: hevcRecord(4, hevcVPS, hevcSPS, hevcPPS)},
+		ertmp.TrackBody{FourCC: ertmp.AV1, ID: 1, Body: av1C})); err != nil {
+		b.Fatal(err)
+	}
+	hevc := make([]byte, 12000)
+	hevc[0], hevc[1] = 0x02, 0x01
+	av1 := cat(av1TD, []byte{0x32, 0xed, 0x2e}, make([]byte, 5997)) // a 6 KB frame OBU
+	av1[5] = 0x30                                                   // INTER_FRAME
+	vp9 := bytes.Clone(vp9Inter)
+	vp9 = append(vp9, make([]byte, 4000)...)
+	frames := start
+	frames.FrameType, frames.PacketType = 2, ertmp.VideoCodedFramesX
+	body := vmsg(frames, nil,
+		ertmp.TrackBody{FourCC: ertmp.HEVC, ID: 0, Body: lengthPrefixed(4, hevc)},
+		ertmp.TrackBody{FourCC: ertmp.AV1, ID: 1, Body: av1},
+		ertmp.TrackBody{FourCC: ertmp.VP9, ID: 2, Body: vp9})
+	key := vmsg(ertmp.Header{FrameType: 1, PacketType: ertmp.VideoCodedFramesX, FourCC: ertmp.VP9, Multitrack: true}, nil,
+		ertmp.TrackBody{ID: 2, Body: vp9Key})
+	if err := d.Video(0, key); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	var ts uint32
+	for b.Loop() {
+		ts += 33
+		if err := d.Video(ts, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if st := d.Stats(); st.Dropped != 0 {
+		b.Fatalf("stats %+v", st)
 	}
 }

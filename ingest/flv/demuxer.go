@@ -53,8 +53,9 @@ type Stats struct {
 	Dropped uint64
 	// Malformed counts the dropped messages that were malformed.
 	Malformed uint64
-	// Unsupported counts the dropped messages of unsupported codecs or of
-	// Enhanced RTMP.
+	// Unsupported counts the dropped messages (or tracks of a multitrack
+	// message) of unsupported codecs, of tracks beyond MaxTracks, and
+	// E-RTMP MPEG2TSSequenceStart.
 	Unsupported uint64
 }
 
@@ -69,13 +70,13 @@ type Demuxer struct {
 	r   *remux.Remuxer
 	log zerolog.Logger
 
-	// Video state: the codec and NAL unit length size of the current
-	// configuration record.
-	videoCodec remux.Codec
-	lengthSize int
+	// Per-track state, legacy FLV being track 0 of each kind.
+	videos []*videoState
+	audios []*audioState
 
-	nalus         [][]byte // reused for every access unit
-	vps, sps, pps [][]byte // reused: in-band parameter sets of one AU
+	frame         remux.Frame // reused for every frame written
+	nalus         [][]byte    // reused for every access unit
+	vps, sps, pps [][]byte    // reused: in-band parameter sets of one AU
 
 	metaFPS      float64
 	metaChannels int
@@ -87,14 +88,18 @@ type Demuxer struct {
 	keyMismatchWarn warnLimiter
 	videoCodecSeen  [16]bool // unsupported codec ids already logged
 	soundFormatSeen [16]bool
-	exVideoLogged   bool
-	exAudioLogged   bool
+	fourCCSeen      [maxLoggedFourCCs]FourCC // unsupported FourCCs already logged
+	fourCCsLogged   int
+	trackLimitWarn  warnLimiter
+	modExWarn       warnLimiter
+	mpeg2TSLogged   bool
+	silenceLogged   bool
 	adtsLogged      bool
 }
 
 // NewDemuxer returns a Demuxer feeding r.
 func NewDemuxer(r *remux.Remuxer, log zerolog.Logger) *Demuxer {
-	return &Demuxer{r: r, log: log, lengthSize: 4}
+	return &Demuxer{r: r, log: log}
 }
 
 // Stats returns a snapshot of the counters.
@@ -128,9 +133,9 @@ func (d *Demuxer) Video(ts uint32, body []byte) error {
 	}
 	switch codecID {
 	case codecIDAVC:
-		return d.videoAVC(ts, body, remux.CodecH264)
+		return d.videoAVC(d.videoTrack(legacySource), ts, body, remux.CodecH264)
 	case codecIDHEVC:
-		return d.videoAVC(ts, body, remux.CodecH265)
+		return d.videoAVC(d.videoTrack(legacySource), ts, body, remux.CodecH265)
 	}
 	d.dropUnsupported()
 	if !d.videoCodecSeen[codecID] {
@@ -140,43 +145,20 @@ func (d *Demuxer) Video(ts uint32, body []byte) error {
 	return nil
 }
 
-// videoEnhanced handles an Enhanced RTMP video body (IsExHeader set).
-// Enhanced RTMP (FourCC codecs, multitrack) is a later task; the body
-// layout is recognised so it can be added here.
-func (d *Demuxer) videoEnhanced(_ uint32, _ []byte) error {
-	d.dropUnsupported()
-	if !d.exVideoLogged {
-		d.exVideoLogged = true
-		d.log.Warn().Msg("enhanced RTMP not supported yet: video dropped")
-	}
-	return nil
-}
-
-// audioEnhanced handles an Enhanced RTMP audio body (SoundFormat 9).
-func (d *Demuxer) audioEnhanced(_ uint32, _ []byte) error {
-	d.dropUnsupported()
-	if !d.exAudioLogged {
-		d.exAudioLogged = true
-		d.log.Warn().Msg("enhanced RTMP not supported yet: audio dropped")
-	}
-	return nil
-}
-
 // videoAVC handles the AVCVIDEOPACKET layout, shared by AVC and legacy HEVC.
-func (d *Demuxer) videoAVC(ts uint32, body []byte, codec remux.Codec) error {
+func (d *Demuxer) videoAVC(st *videoState, ts uint32, body []byte, codec remux.Codec) error {
 	if len(body) < avcPacketHeader {
 		d.dropMalformed("video", fmt.Errorf("%w: %v packet of %d bytes", ErrTruncated, codec, len(body)))
 		return nil
 	}
 	switch body[1] {
 	case avcPacketSequenceHeader:
-		return d.videoConfig(codec, body[avcPacketHeader:])
+		return d.videoConfig(st, codec, body[avcPacketHeader:])
 	case avcPacketNALU:
 		// FLV spec E.4.3.1: "CompositionTime SI24 ... See ISO 14496-12,
 		// 8.15.3 for an explanation of composition times. The offset in an
-		// FLV file is always in milliseconds." Sign-extend the 24 bits.
-		cts := int32(uint32(body[2])<<24|uint32(body[3])<<16|uint32(body[4])<<8) >> 8
-		return d.videoFrame(ts, cts, body[0]>>4 == frameTypeKey, codec, body[avcPacketHeader:])
+		// FLV file is always in milliseconds."
+		return d.videoFrame(st, ts, 0, si24(body[2:]), body[0]>>4 == frameTypeKey, codec, body[avcPacketHeader:])
 	case avcPacketEndOfSequence:
 		d.log.Debug().Stringer("codec", codec).Msg("end of sequence")
 		return nil
@@ -185,8 +167,14 @@ func (d *Demuxer) videoAVC(ts uint32, body []byte, codec remux.Codec) error {
 	return nil
 }
 
-// videoConfig handles a decoder configuration record (packet type 0).
-func (d *Demuxer) videoConfig(codec remux.Codec, rec []byte) error {
+// si24 reads a big-endian signed 24-bit integer (sign-extended).
+func si24(b []byte) int32 {
+	return int32(uint32(b[0])<<24|uint32(b[1])<<16|uint32(b[2])<<8) >> 8
+}
+
+// videoConfig handles an AVC or HEVC decoder configuration record (legacy
+// packet type 0, E-RTMP SequenceStart).
+func (d *Demuxer) videoConfig(st *videoState, codec remux.Codec, rec []byte) error {
 	var (
 		t   *remux.Track
 		ls  int
@@ -209,27 +197,33 @@ func (d *Demuxer) videoConfig(codec remux.Codec, rec []byte) error {
 		d.dropMalformed("video", fmt.Errorf("%v sequence header: %w", codec, err))
 		return nil
 	}
-	d.videoCodec, d.lengthSize = codec, ls
-	return d.setVideoTrack(t)
+	st.codec, st.lengthSize = codec, ls
+	return d.setVideoTrack(st, t)
 }
 
-func (d *Demuxer) setVideoTrack(t *remux.Track) error {
-	if t.FrameRate == 0 {
+// setVideoTrack completes t with what the stream said outside the codec
+// configuration (metadata frame rate, colour information) and sets it.
+func (d *Demuxer) setVideoTrack(st *videoState, t *remux.Track) error {
+	if t.FrameRate == 0 && st.source == legacySource {
 		t.FrameRate = d.metaFPS
 	}
-	t.SourceID = legacySource
+	if t.ColorInfo == nil {
+		t.ColorInfo = st.colorInfo
+	}
+	t.SourceID = st.source
 	return d.r.SetTrack(t)
 }
 
-// videoFrame handles an access unit (packet type 1).
-func (d *Demuxer) videoFrame(ts uint32, cts int32, keyHint bool, codec remux.Codec, data []byte) error {
-	if d.videoCodec != codec {
+// videoFrame handles an H.264/H.265 access unit (legacy packet type 1,
+// E-RTMP CodedFrames / CodedFramesX of avc1 and hvc1).
+func (d *Demuxer) videoFrame(st *videoState, ts, nano uint32, cts int32, keyHint bool, codec remux.Codec, data []byte) error {
+	if st.codec != codec {
 		// Frames without (or with another codec's) configuration record:
 		// the usual 4-byte lengths, and in-band parameter sets may
 		// configure the track below.
-		d.videoCodec, d.lengthSize = codec, 4
+		st.codec, st.lengthSize = codec, 4
 	}
-	nalus, err := SplitNALUs(d.nalus, data, d.lengthSize)
+	nalus, err := SplitNALUs(d.nalus, data, st.lengthSize)
 	d.nalus = nalus
 	defer d.release()
 	if err != nil {
@@ -273,14 +267,10 @@ func (d *Demuxer) videoFrame(ts uint32, cts int32, keyHint bool, codec remux.Cod
 		out = append(out, n)
 	}
 	if len(d.vps)+len(d.sps)+len(d.pps) > 0 {
-		err = d.inBand(codec)
+		err = d.inBand(st, codec)
 	}
 	if err == nil && len(out) > 0 {
-		if cur := d.r.Track(remux.KindVideo, legacySource); cur != nil && cur.Codec != codec {
-			// HEVC frames on an H.264 configuration (or the reverse)
-			// would reach the segmenter as garbage.
-			d.dropMalformed("video", fmt.Errorf("%w: %v frame but the track is configured as %v",
-				ErrCodecMismatch, codec, cur.Codec))
+		if !d.codecMatches(st, codec) {
 			return nil
 		}
 		if keyHint != key {
@@ -289,8 +279,28 @@ func (d *Demuxer) videoFrame(ts uint32, cts int32, keyHint bool, codec remux.Cod
 					Msg("FLV FrameType disagrees with the NAL units; the NAL units decide")
 			}
 		}
-		err = d.r.WriteVideo(legacySource, ts, cts, key, out)
+		d.frame = remux.Frame{Kind: remux.KindVideo, Source: st.source, TS: ts, OffsetNano: nano, CTS: cts, Key: key, NALUs: out}
+		err = d.writeFrame()
 	}
+	return err
+}
+
+// codecMatches drops (and reports false for) a frame whose codec differs
+// from its track's configuration: such frames would reach the segmenter
+// as garbage.
+func (d *Demuxer) codecMatches(st *videoState, codec remux.Codec) bool {
+	if cur := d.r.Track(remux.KindVideo, st.source); cur != nil && cur.Codec != codec {
+		d.dropMalformed("video", fmt.Errorf("%w: %v frame but track %d is configured as %v",
+			ErrCodecMismatch, codec, st.source, cur.Codec))
+		return false
+	}
+	return true
+}
+
+// writeFrame writes d.frame and releases its borrowed slices.
+func (d *Demuxer) writeFrame() error {
+	err := d.r.WriteFrame(&d.frame)
+	d.frame = remux.Frame{}
 	return err
 }
 
@@ -308,8 +318,8 @@ func (d *Demuxer) release() {
 // change (or the first configuration of a stream that never sent a
 // configuration record). A kind of parameter set absent from the AU keeps
 // its current value.
-func (d *Demuxer) inBand(codec remux.Codec) error {
-	cur := d.r.Track(remux.KindVideo, legacySource)
+func (d *Demuxer) inBand(st *videoState, codec remux.Codec) error {
+	cur := d.r.Track(remux.KindVideo, st.source)
 	if cur != nil && cur.Codec != codec {
 		cur = nil
 	}
@@ -339,7 +349,7 @@ func (d *Demuxer) inBand(codec remux.Codec) error {
 		}
 		return nil
 	}
-	return d.setVideoTrack(t)
+	return d.setVideoTrack(st, t)
 }
 
 func allKnown(t *remux.Track, sets [][]byte) bool {
@@ -366,13 +376,19 @@ func orCurrent(inBand [][]byte, first []byte, extra [][]byte) [][]byte {
 func (d *Demuxer) Audio(ts uint32, body []byte) error {
 	d.messages.Add(1)
 	if len(body) == 0 {
-		d.dropMalformed("audio", fmt.Errorf("%w: empty audio message", ErrTruncated))
+		// E-RTMP v2: "RTMP includes a previously undocumented "audio
+		// silence" message ... an audio message contains a zero-length
+		// payload": nothing to write.
+		if !d.silenceLogged {
+			d.silenceLogged = true
+			d.log.Debug().Uint32("ts", ts).Msg("audio silence message")
+		}
 		return nil
 	}
 	format := body[0] >> 4
 	switch format {
 	case soundFormatAAC:
-		return d.audioAAC(ts, body)
+		return d.audioAAC(d.audioTrack(legacySource), ts, body)
 	case soundFormatExHeader:
 		return d.audioEnhanced(ts, body)
 	}
@@ -387,41 +403,66 @@ func (d *Demuxer) Audio(ts uint32, body []byte) error {
 // audioAAC handles AACAUDIODATA. FLV spec E.4.2.1: for AAC the SoundRate,
 // SoundSize and SoundType bits are to be ignored; the AudioSpecificConfig
 // describes the stream.
-func (d *Demuxer) audioAAC(ts uint32, body []byte) error {
+func (d *Demuxer) audioAAC(st *audioState, ts uint32, body []byte) error {
 	if len(body) < 2 {
 		d.dropMalformed("audio", fmt.Errorf("%w: AAC packet of %d bytes", ErrTruncated, len(body)))
 		return nil
 	}
-	data := body[2:]
 	switch body[1] {
 	case aacPacketSequenceHeader:
-		t, err := remux.NewAACTrack(data)
-		if err != nil {
-			d.dropMalformed("audio", fmt.Errorf("AAC sequence header: %w", err))
-			return nil
-		}
-		return d.setAudioTrack(t)
+		return d.aacConfig(st, body[2:])
 	case aacPacketRaw:
-		if isADTS(data) {
-			return d.audioADTS(ts, data)
-		}
-		if len(data) == 0 {
-			d.dropMalformed("audio", fmt.Errorf("%w: empty AAC frame", ErrTruncated))
-			return nil
-		}
-		return d.r.WriteAudio(legacySource, ts, data)
+		return d.aacFrame(st, ts, 0, body[2:])
 	}
 	d.dropMalformed("audio", fmt.Errorf("%w: AACPacketType %d", ErrPacketType, body[1]))
 	return nil
 }
 
-func (d *Demuxer) setAudioTrack(t *remux.Track) error {
-	if t.ChannelCount == 0 {
+// aacConfig handles an AudioSpecificConfig (legacy AACPacketType 0, E-RTMP
+// mp4a SequenceStart).
+func (d *Demuxer) aacConfig(st *audioState, asc []byte) error {
+	t, err := remux.NewAACTrack(asc)
+	if err != nil {
+		d.dropMalformed("audio", fmt.Errorf("AAC sequence header: %w", err))
+		return nil
+	}
+	return d.setAudioTrack(st, t)
+}
+
+// aacFrame handles a raw AAC frame (legacy AACPacketType 1, E-RTMP mp4a
+// CodedFrames).
+func (d *Demuxer) aacFrame(st *audioState, ts, nano uint32, data []byte) error {
+	if isADTS(data) {
+		return d.audioADTS(st, ts, data)
+	}
+	if len(data) == 0 {
+		d.dropMalformed("audio", fmt.Errorf("%w: empty AAC frame", ErrTruncated))
+		return nil
+	}
+	return d.writeAudio(st, ts, nano, data)
+}
+
+// writeAudio writes one audio frame of st's track.
+func (d *Demuxer) writeAudio(st *audioState, ts, nano uint32, payload []byte) error {
+	d.frame = remux.Frame{Kind: remux.KindAudio, Source: st.source, TS: ts, OffsetNano: nano, Payload: payload}
+	return d.writeFrame()
+}
+
+// setAudioTrack completes t with what the stream said outside the codec
+// configuration (metadata channel count, MultichannelConfig) and sets it.
+func (d *Demuxer) setAudioTrack(st *audioState, t *remux.Track) error {
+	if t.ChannelCount == 0 && st.source == legacySource {
 		// channelConfiguration 0: the layout is in a PCE; fall back to
 		// the metadata's stereo flag.
 		t.ChannelCount = d.metaChannels
 	}
-	t.SourceID = legacySource
+	if t.ChannelCount == 0 && st.layout != nil {
+		t.ChannelCount = st.layout.Count
+	}
+	if t.ChannelLayout == nil && st.layout != nil {
+		t = t.WithChannelLayout(st.layout)
+	}
+	t.SourceID = st.source
 	return d.r.SetTrack(t)
 }
 

@@ -204,24 +204,24 @@ func TestDemuxerDropsAndLogs(t *testing.T) {
 	f.video(t, 0, nil)                                            // empty
 	f.video(t, 0, []byte{0x12, 0, 0})                             // Sorenson H.263
 	f.video(t, 0, []byte{0x12, 0, 0})                             // again: logged once
-	f.video(t, 0, []byte{0x90, 'h', 'v', 'c', '1', 0})            // Enhanced RTMP
-	f.video(t, 0, []byte{0x91, 'a', 'v', 'c', '1', 0})            // Enhanced RTMP again
+	f.video(t, 0, []byte{0x90, 'v', 'p', '0', '8', 0})            // E-RTMP VP8: unsupported
+	f.video(t, 0, []byte{0x91, 'v', 'p', '0', '8', 0})            // again: logged once
 	f.audio(t, 0, []byte{0x2f, 0xff})                             // MP3
 	f.audio(t, 0, []byte{0x2f, 0xff})                             // MP3 again
-	f.audio(t, 0, []byte{0x9c, 'O', 'p', 'u', 's'})               // Enhanced RTMP audio
+	f.audio(t, 0, []byte{0x9c, 'O', 'p', 'u', 's'})               // E-RTMP reserved AudioPacketType
 	f.audio(t, 0, aacTag(0, []byte{0x12}))                        // truncated AudioSpecificConfig
 	f.audio(t, 0, []byte{0xaf})                                   // truncated AAC packet
 	f.video(t, 0, videoTag(1, 7, 0, 0, x264Record))               // valid
 	f.video(t, 0, videoTag(1, 7, 1, 0, []byte{0, 0, 0, 9, 0x65})) // NAL unit length past the end
 	st := f.d.Stats()
-	if st.Messages != 15 || st.Dropped != 14 || st.Malformed != 7 || st.Unsupported != 7 {
+	if st.Messages != 15 || st.Dropped != 14 || st.Malformed != 8 || st.Unsupported != 6 {
 		t.Errorf("stats %+v", st)
 	}
-	if f.logs.count("enhanced RTMP not supported yet") != 2 || f.logs.count("unsupported FLV video codec") != 1 ||
+	if f.logs.count("unsupported E-RTMP codec") != 1 || f.logs.count("unsupported FLV video codec") != 1 ||
 		f.logs.count("unsupported FLV audio format") != 1 {
 		t.Errorf("logs:\n%s", f.logs)
 	}
-	if f.logs.count("malformed FLV body dropped") != 3 { // 1st, 2nd, 4th of 7
+	if f.logs.count("malformed FLV body dropped") != 4 { // 1st, 2nd, 4th, 8th of 8
 		t.Errorf("rate limit: %d malformed warnings", f.logs.count("malformed FLV body dropped"))
 	}
 }

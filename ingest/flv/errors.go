@@ -25,4 +25,17 @@ var (
 	ErrCodecMismatch = errors.New("flv: frame codec differs from the track configuration")
 	// ErrADTS: an AAC frame starts with an ADTS header that cannot be used.
 	ErrADTS = errors.New("flv: unusable ADTS header")
+	// ErrModEx: an E-RTMP ModEx prefix whose data does not fit its type.
+	ErrModEx = errors.New("flv: invalid ModEx")
+	// ErrOBU: an AV1 temporal unit or configOBUs that are not a sequence
+	// of well-formed OBUs.
+	ErrOBU = errors.New("flv: invalid AV1 OBU")
+	// ErrVP9Frame: a VP9 frame whose uncompressed header does not parse.
+	ErrVP9Frame = errors.New("flv: invalid VP9 frame header")
+	// ErrMultichannelConfig: an E-RTMP MultichannelConfig with a reserved
+	// channel order or a truncated channel map.
+	ErrMultichannelConfig = errors.New("flv: invalid MultichannelConfig")
+	// ErrColorInfo: an E-RTMP Metadata frame that is not AMF0 name/value
+	// pairs.
+	ErrColorInfo = errors.New("flv: invalid video metadata")
 )

@@ -8,8 +8,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/bluenviron/mediacommon/v2/pkg/codecs/vp9"
 	"github.com/rs/zerolog"
 
+	"github.com/livegate/gateway/ingest/amf"
+	"github.com/livegate/gateway/ingest/rtmptest/ertmp"
 	"github.com/livegate/gateway/remux"
 )
 
@@ -128,7 +131,172 @@ func demuxerSeeds() [][]byte {
 			fuzzMsg{0, 0x5, videoTag(2, 7, 1, 0, lengthPrefixed(1, pNAL))},
 		),
 		encodeMessages(fuzzMsg{0, 0, []byte{0x90, 'h', 'v', 'c', '1'}}, fuzzMsg{1, 0, []byte{0x2f, 1}}),
+		encodeMessages(ertmpSeed()...),
 	}
+}
+
+// ertmpSeed is an E-RTMP publication touching every packet type: HEVC and
+// AV1 renditions (ManyTracksManyCodecs), VP9 (OneTrack), ModEx nano
+// offsets, metadata, commands, Opus with a multichannel configuration,
+// AC-3 without sequence start.
+func ertmpSeed() []fuzzMsg {
+	rec := hevcRecord(4, hevcVPS, hevcSPS, hevcPPS)
+	mc := ertmp.Header{FrameType: 1, PacketType: ertmp.VideoSequenceStart, Multitrack: true, MultitrackType: ertmp.ManyTracksManyCodecs}
+	frames := mc
+	frames.PacketType, frames.NanoOffset = ertmp.VideoCodedFrames, 333333
+	ac3 := make([]byte, 256)
+	copy(ac3, []byte{0x0b, 0x77, 0, 0, 0x08, 0x40, 0x40, 0})
+	b, _ := amf.Marshal("colorInfo", amf.Object{{Key: "colorConfig", Value: amf.Object{{Key: "bitDepth", Value: 10}}}})
+	return []fuzzMsg{
+		{0, 0, vmsg(ertmp.Header{PacketType: ertmp.VideoMetadata, FourCC: ertmp.HEVC}, b)},
+		{0, 0, vmsg(mc, nil, ertmp.TrackBody{FourCC: ertmp.HEVC, ID: 0, Body: rec}, ertmp.TrackBody{FourCC: ertmp.AV1, ID: 1, Body: av1C})},
+		{0, 0, vmsg(ertmp.Header{FrameType: 1, PacketType: ertmp.VideoSequenceStart, FourCC: ertmp.VP9, Multitrack: true}, nil, ertmp.TrackBody{ID: 2, Body: vpcC})},
+		{1, 0, amsg(ertmp.Header{PacketType: ertmp.AudioMultichannelConfig, FourCC: ertmp.Opus}, []byte{1, 2, 0, 0, 0, 3})},
+		{1, 0, amsg(ertmp.Header{PacketType: ertmp.AudioSequenceStart, FourCC: ertmp.Opus}, opusHead)},
+		{0, 0, vmsg(frames, nil, ertmp.TrackBody{FourCC: ertmp.HEVC, ID: 0, Body: ertmp.CodedFramesBody(33, lengthPrefixed(4, hevcIDR))},
+			ertmp.TrackBody{FourCC: ertmp.AV1, ID: 1, Body: av1KeyTU})},
+		{0, 0, vmsg(ertmp.Header{FrameType: 1, PacketType: ertmp.VideoCodedFramesX, FourCC: ertmp.VP9, Multitrack: true}, nil, ertmp.TrackBody{ID: 2, Body: vp9Key})},
+		{1, 0, amsg(ertmp.Header{PacketType: ertmp.AudioCodedFrames, FourCC: ertmp.Opus, NanoOffset: 5}, []byte{0xfc, 1})},
+		{1, 0, amsg(ertmp.Header{PacketType: ertmp.AudioCodedFrames, FourCC: ertmp.AC3, Multitrack: true}, nil, ertmp.TrackBody{ID: 1, Body: ac3})},
+		{0, 33, vmsg(ertmp.Header{FrameType: ertmp.FrameCommand, PacketType: ertmp.VideoCodedFrames, Command: 1}, nil)},
+		{0, 33, hvc1(ertmp.VideoCodedFramesX, 2, lengthPrefixed(4, hevcTrail))},
+		{0, 33, vmsg(ertmp.Header{FrameType: 2, PacketType: ertmp.VideoCodedFramesX, FourCC: ertmp.AV1, Multitrack: true, MultitrackType: ertmp.ManyTracks,
+			ModEx: []ertmp.ModEx{{Type: 3, Data: []byte{1}}}}, nil, ertmp.TrackBody{ID: 1, Body: av1IntTU})},
+		{0, 33, vmsg(ertmp.Header{FrameType: 2, PacketType: ertmp.VideoCodedFrames, FourCC: ertmp.VP9, Multitrack: true}, nil, ertmp.TrackBody{ID: 2, Body: vp9Inter})},
+		{1, 20, amsg(ertmp.Header{PacketType: ertmp.AudioSequenceEnd, FourCC: ertmp.Opus}, nil)},
+		{0, 67, hvc1(ertmp.VideoSequenceEnd, 1, nil)},
+	}
+}
+
+// FuzzExHeader parses hostile ExVideoTagHeader / ExAudioTagHeader and walks
+// their track loop: every body must be a sub-slice of the input and the
+// walk must end.
+func FuzzExHeader(f *testing.F) {
+	for _, c := range exHeaderCases {
+		f.Add(c.video, c.in)
+	}
+	f.Fuzz(func(t *testing.T, video bool, in []byte) {
+		parse := parseExAudioHeader
+		if video {
+			parse = parseExVideoHeader
+		}
+		h, err := parse(in)
+		if err != nil || h.command {
+			return
+		}
+		if h.nano > 1<<24-1 || len(h.body) > len(in) {
+			t.Fatalf("header %+v from %d bytes", h, len(in))
+		}
+		if !h.multitrack {
+			return
+		}
+		total := 0
+		for rest, n := h.body, 0; len(rest) > 0; n++ {
+			tb, next, err := h.nextTrack(rest)
+			if err != nil {
+				return
+			}
+			if len(next) >= len(rest) || n > len(in) {
+				t.Fatal("track loop does not advance")
+			}
+			total += len(tb.body)
+			rest = next
+		}
+		if total > len(h.body) {
+			t.Fatalf("tracks of %d bytes in a body of %d", total, len(h.body))
+		}
+	})
+}
+
+func FuzzParseAV1Config(f *testing.F) {
+	for _, c := range av1ConfigCases {
+		f.Add(c.in)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseAV1Config(b)
+		if err != nil {
+			return
+		}
+		if c.SequenceHeader != nil {
+			if (c.SequenceHeader[0]>>3)&0x0f != obuSequenceHeader || len(c.SequenceHeader) > len(b) {
+				t.Fatalf("sequence header %x", c.SequenceHeader)
+			}
+			// The track constructor must not panic on what the parser accepts.
+			_, _ = remux.NewAV1Track(c.SequenceHeader)
+		}
+	})
+}
+
+func FuzzParseVPConfig(f *testing.F) {
+	for _, c := range vpConfigCases {
+		f.Add(c.in)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseVPConfig(b)
+		if err != nil {
+			return
+		}
+		if _, err := remux.NewVP9Track(c, 16, 16); err != nil {
+			t.Fatalf("accepted configuration %+v refused by the track: %v", c, err)
+		}
+	})
+}
+
+// FuzzParseVP9Frame checks the allocation-free header parser against
+// mediacommon's on hostile frames.
+func FuzzParseVP9Frame(f *testing.F) {
+	for _, c := range vp9FrameCases {
+		f.Add(c)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, err := parseVP9Frame(b)
+		var h vp9.Header
+		herr := h.Unmarshal(b)
+		if (err == nil) != (herr == nil) {
+			t.Fatalf("err %v, mediacommon %v", err, herr)
+		}
+		if err != nil {
+			return
+		}
+		if got.key != (!h.NonKeyFrame && !h.ShowExistingFrame) {
+			t.Fatalf("key %v, mediacommon %+v", got.key, h)
+		}
+		if got.key && (got.width != h.Width() || got.height != h.Height() || got.bitDepth != h.ColorConfig.BitDepth ||
+			got.chromaSubsampling != h.ChromaSubsampling() || got.fullRange != h.ColorConfig.ColorRange) {
+			t.Fatalf("%+v, mediacommon %+v %+v", got, h.ColorConfig, h.FrameSize)
+		}
+	})
+}
+
+func FuzzVideoMetadata(f *testing.F) {
+	b, _ := amf.Marshal("colorInfo", hdr10)
+	f.Add(b)
+	b, _ = amf.Marshal("colorInfo", amf.Undefined{})
+	f.Add(b)
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ci, found, err := parseVideoMetadata(b)
+		if err != nil || ci == nil {
+			return
+		}
+		if !found || ci.BitDepth < 0 || ci.BitDepth > 16 || ci.ColorPrimaries > 255 || ci.MaxCLL < 0 {
+			t.Fatalf("colorInfo %+v", ci)
+		}
+	})
+}
+
+func FuzzMultichannelConfig(f *testing.F) {
+	for _, c := range multichannelCases {
+		f.Add(c.in)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		l, err := parseMultichannelConfig(b)
+		if err != nil {
+			return
+		}
+		if l.Order > remux.ChannelOrderCustom || len(l.Mapping) > l.Count {
+			t.Fatalf("layout %+v", l)
+		}
+	})
 }
 
 func FuzzDemuxer(f *testing.F) {
@@ -183,6 +351,8 @@ func TestGenerateFuzzSeeds(t *testing.T) {
 				fmt.Fprintf(&b, "[]byte(%q)\n", v)
 			case byte:
 				fmt.Fprintf(&b, "byte(%q)\n", v)
+			case bool:
+				fmt.Fprintf(&b, "bool(%v)\n", v)
 			}
 		}
 		dir := filepath.Join("testdata", "fuzz", fuzz)
@@ -204,6 +374,25 @@ func TestGenerateFuzzSeeds(t *testing.T) {
 	for i, s := range demuxerSeeds() {
 		write("FuzzDemuxer", fmt.Sprintf("seed-%02d", i), s)
 	}
+	for i, c := range exHeaderCases {
+		write("FuzzExHeader", fmt.Sprintf("seed-%02d", i), c.video, c.in)
+	}
+	for i, c := range av1ConfigCases {
+		write("FuzzParseAV1Config", fmt.Sprintf("seed-%02d", i), c.in)
+	}
+	for i, c := range vpConfigCases {
+		write("FuzzParseVPConfig", fmt.Sprintf("seed-%02d", i), c.in)
+	}
+	for i, c := range vp9FrameCases {
+		write("FuzzParseVP9Frame", fmt.Sprintf("seed-%02d", i), c)
+	}
+	for i, c := range multichannelCases {
+		write("FuzzMultichannelConfig", fmt.Sprintf("seed-%02d", i), c.in)
+	}
+	b, _ := amf.Marshal("colorInfo", hdr10)
+	write("FuzzVideoMetadata", "seed-00", b)
+	b, _ = amf.Marshal("colorInfo", amf.Undefined{})
+	write("FuzzVideoMetadata", "seed-01", b)
 	if msgs := recordedMessages(t, 10); msgs != nil {
 		write("FuzzDemuxer", "seed-ffmpeg", encodeMessages(msgs...))
 	}

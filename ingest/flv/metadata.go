@@ -16,18 +16,19 @@ const maxMetaString = 128
 // plain map: keys such as width, height, framerate, videocodecid,
 // audiocodecid, audiosamplerate, stereo and encoder, with float64, string
 // or bool values. The codecs it announces that this demuxer supports tell
-// the Remuxer which tracks to wait for; framerate fills Track.FrameRate
+// the Remuxer which tracks to wait for (legacy codec ids, or E-RTMP FourCC
+// values); framerate fills Track.FrameRate
 // when the SPS has no VUI timing; stereo fills the channel count of an AAC
 // configuration that defers it to a PCE. Unknown keys and types are ignored.
 func (d *Demuxer) Metadata(md map[string]any) error {
 	var video, audio bool
 	vid, hasVid := metaNumber(md["videocodecid"])
-	if hasVid && (vid == codecIDAVC || vid == codecIDHEVC) {
+	if hasVid && (vid == codecIDAVC || vid == codecIDHEVC || isFourCC(vid, videoCodecOf)) {
 		video = true
 		d.r.Announce(remux.KindVideo)
 	}
 	aid, hasAid := metaNumber(md["audiocodecid"])
-	if hasAid && aid == soundFormatAAC {
+	if hasAid && (aid == soundFormatAAC || isFourCC(aid, audioCodecOf)) {
 		audio = true
 		d.r.Announce(remux.KindAudio)
 	}
@@ -67,6 +68,18 @@ func (d *Demuxer) Metadata(md map[string]any) error {
 	}
 	ev.Msg("stream metadata")
 	return nil
+}
+
+// isFourCC reports whether a codec id is the FourCC of a supported codec.
+// E-RTMP v2 "Enhancing onMetaData": "When [FourCC] is used to signal the
+// codec, this property is set to a FOURCC value" (e.g. "av01" ==
+// 1635135537.0).
+func isFourCC(id float64, codecOf func(FourCC) (remux.Codec, bool)) bool {
+	if id < 0 || id > math.MaxUint32 || id != math.Trunc(id) {
+		return false
+	}
+	_, ok := codecOf(FourCC(uint32(id)))
+	return ok
 }
 
 // metaNumber returns a finite numeric metadata value (AMF0 numbers are

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/livegate/gateway/ingest/amf"
+	"github.com/livegate/gateway/ingest/rtmptest"
+	"github.com/livegate/gateway/ingest/rtmptest/ertmp"
+)
+
+// Enhanced RTMP publishers (our E-RTMP test publisher, sending real x265
+// and libopus bitstreams) into the fMP4 gateway: the HLS output must decode
+// with the right codecs and carry the source's timestamps.
+
+// ertmpEncode encodes a file into dir once (per name) with ffmpeg.
+func ertmpEncode(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	requireTool(t, "ffmpeg", "ffprobe")
+	ertmpMedia.Lock()
+	defer ertmpMedia.Unlock()
+	p := filepath.Join(dir, name)
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	if _, err := ertmp.Encode(p, args...); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// ertmpMedia serialises the encodes of parallel subtests.
+var ertmpMedia sync.Mutex
+
+// hevcClip is 5 s of testsrc2 at 30 fps in H.265 with B-frames and a 1 s GOP.
+func hevcClip(t *testing.T, dir, size string) *ertmp.Track {
+	p := ertmpEncode(t, dir, "hevc-"+size+".ts", "-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-t", "5",
+		"-c:v", "libx265", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+		"-x265-params", "bframes=2:keyint=30:min-keyint=30:scenecut=0:log-level=error", "-f", "mpegts")
+	tr, err := ertmp.ReadMPEGTSHEVC(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// opusClip is 5 s of a 440 Hz stereo sine in Opus.
+func opusClip(t *testing.T, dir string) *ertmp.Track {
+	p := ertmpEncode(t, dir, "opus.ogg", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "5",
+		"-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-f", "ogg")
+	tr, err := ertmp.ReadOggOpus(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// streamCodecs returns the codec names of input's streams, by type.
+func streamCodecs(t *testing.T, input string) map[string]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ffprobe", "-v", "error", "-show_entries", "stream=codec_type,codec_name,width,height",
+		"-of", "json", input).Output()
+	if err != nil {
+		t.Fatalf("ffprobe %s: %v", input, err)
+	}
+	var doc struct {
+		Streams []struct {
+			CodecType string `json:"codec_type"`
+			CodecName string `json:"codec_name"`
+		} `json:"streams"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, s := range doc.Streams {
+		m[s.CodecType] = s.CodecName
+	}
+	return m
+}
+
+// framePackets turns a source track into the packets ffprobe should report.
+func framePackets(tr *ertmp.Track) []packet {
+	out := make([]packet, len(tr.Frames))
+	for i, f := range tr.Frames {
+		out[i] = packet{Type: "video", DTS: f.DTS.Seconds(), PTS: f.PTS.Seconds(), Key: f.Key}
+	}
+	return out
+}
+
+func TestE2EERTMP(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir() // removed once every subtest is done
+	for _, tc := range []struct {
+		name   string
+		layout ertmp.Layout
+		// tracks returns every published track and the video one served
+		// (the first video track of the publication).
+		tracks func(t *testing.T) (all []*ertmp.Track, served *ertmp.Track, w, h int)
+	}{
+		{"single track", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+			v := hevcClip(t, dir, "320x240")
+			return []*ertmp.Track{v, opusClip(t, dir)}, v, 320, 240
+		}},
+		// Two renditions and the audio in ManyTracks messages: each
+		// (kind, track id) is its own track; the segmenter serves the
+		// first video track.
+		{"multitrack", ertmp.LayoutManyTracks, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+			hi, lo, a := *hevcClip(t, dir, "640x360"), *hevcClip(t, dir, "320x240"), *opusClip(t, dir)
+			hi.ID, lo.ID, a.ID = 0, 1, 0
+			return []*ertmp.Track{&hi, &lo, &a}, &hi, 640, 360
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tracks, served, w, h := tc.tracks(t)
+			gw := sharedGateway(t, "fmp4")
+			stream := "ertmp-" + map[ertmp.Layout]string{ertmp.Single: "single", ertmp.LayoutManyTracks: "multi"}[tc.layout]
+
+			p, err := ertmp.Publish(gw.RTMPAddr().String(), "live", stream, rtmptest.Options{Timeout: 10 * time.Second}, tracks...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			// E-RTMP v2: the server states its support in the _result.
+			props, _ := p.Connected.Object.(amf.Object)
+			vm, _ := props.GetObject("videoFourCcInfoMap")
+			if ex, _ := props.GetNumber("capsEx"); ex == 0 || len(vm) == 0 {
+				t.Errorf("connect _result properties %v", props)
+			}
+			if flags, _ := vm.GetNumber("hvc1"); int(flags)&ertmp.CanForward == 0 {
+				t.Errorf("hvc1 not forwarded: %v", vm)
+			}
+
+			msgs := ertmp.Messages(tc.layout, ertmp.Options{NanoOffsets: true, CodedFramesX: true}, tracks...)
+			if err := p.Send(msgs, 4); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Unpublish(stream); err != nil {
+				t.Fatal(err)
+			}
+			var info *streamInfoView
+			if !waitFor(15*time.Second, func() bool { info = streamInfo(t, gw, "live", stream); return info != nil && info.Ended }) {
+				t.Fatalf("stream did not end: %+v", info)
+			}
+			if !info.has("video", "H265", w, h) || !info.hasAudio("Opus", 48000, 2) {
+				t.Errorf("tracks %+v, want H265 %dx%d and Opus 48 kHz stereo", info.Tracks, w, h)
+			}
+
+			index := httpURL(gw, "live/"+stream+"/index.m3u8")
+			if c := streamCodecs(t, index); c["video"] != "hevc" || c["audio"] != "opus" {
+				t.Errorf("codecs %v, want hevc and opus", c)
+			}
+			if msg := decodeErrors(t, index); msg != "" {
+				t.Errorf("ffmpeg decoding the HLS output reported: %s", msg)
+			}
+			gotVideo, gotAudio := probePackets(t, index)
+			// Nanosecond offsets carry the exact 30 fps DTS; composition
+			// offsets are whole milliseconds (half a millisecond of PTS error).
+			compareTimestamps(t, framePackets(served), gotVideo, 0.0007)
+			if want := len(tracks[len(tracks)-1].Frames); len(gotAudio) < want*9/10 {
+				t.Errorf("%d audio packets, source has %d", len(gotAudio), want)
+			}
+		})
+	}
+}

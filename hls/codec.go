@@ -15,8 +15,9 @@ import (
 
 // The codec mapping is the one place that knows which codec each variant can
 // carry and how a remux.Track becomes a container codec description. Adding
-// a codec (AV1, VP9...) means: a case in carries, in the three builders
-// below, and in sampleFraming.
+// a codec means: a case in carries, checkTrack, the three builders below,
+// sampleFraming and defaultSampleDuration (and patchInit when mediacommon
+// writes a configuration box with fixed values).
 
 // carries reports whether variant v can carry codec c. A track the variant
 // cannot carry is left out of the publication (logged once) and the rest is served.
@@ -27,6 +28,15 @@ func carries(v Variant, c remux.Codec) bool {
 	case remux.CodecH265, remux.CodecOpus:
 		// MPEG-TS could carry both, but HLS clients do not accept them in TS
 		// (Apple HLS Authoring Spec: HEVC MUST be in fMP4).
+		return v.isFMP4()
+	case remux.CodecAV1, remux.CodecVP9, remux.CodecFLAC:
+		// No MPEG-TS mapping HLS clients implement: fMP4 only.
+		return v.isFMP4()
+	case remux.CodecAC3, remux.CodecEAC3, remux.CodecMP3:
+		// mediacommon v2.9.5's MPEG-TS writer has them, but its MPEG-1
+		// audio track claims to be video (PCR, random access) and refuses
+		// MPEG-2 rates, and AC-3 / E-AC-3 in TS only plays in Safari: the
+		// fMP4 variants carry them, MPEG-TS leaves them out.
 		return v.isFMP4()
 	}
 	return false
@@ -67,6 +77,40 @@ func checkTrack(t *remux.Track) error {
 		if t.ChannelCount <= 0 {
 			return fmt.Errorf("opus track %d: missing channel count", t.ID)
 		}
+		if t.Opus != nil && t.Opus.MappingFamily != 0 {
+			// mediacommon writes a mapping-family-0 dOps (RFC 7845 §5.1.1.1:
+			// mono or stereo only); a multichannel mapping would be lost.
+			return fmt.Errorf("opus track %d: channel mapping family %d not supported", t.ID, t.Opus.MappingFamily)
+		}
+	case remux.CodecAV1:
+		if len(t.AV1SequenceHeader) == 0 {
+			return fmt.Errorf("AV1 track %d: missing sequence header", t.ID)
+		}
+	case remux.CodecVP9:
+		if t.VP9 == nil {
+			return fmt.Errorf("VP9 track %d: missing configuration", t.ID)
+		}
+		if t.Width <= 0 || t.Height <= 0 {
+			return fmt.Errorf("VP9 track %d: missing picture size", t.ID)
+		}
+	case remux.CodecFLAC:
+		if t.FLAC == nil {
+			return fmt.Errorf("FLAC track %d: missing STREAMINFO", t.ID)
+		}
+	case remux.CodecAC3:
+		if t.AC3 == nil || t.AC3.Fscod > 2 {
+			return fmt.Errorf("AC-3 track %d: missing or invalid configuration", t.ID)
+		}
+	case remux.CodecEAC3:
+		// ISO BMFF dec3 (ETSI TS 102 366 F.6) codes only the 48, 44.1 and
+		// 32 kHz rates in fscod.
+		if t.EAC3 == nil || (t.EAC3.SampleRate != 48000 && t.EAC3.SampleRate != 44100 && t.EAC3.SampleRate != 32000) {
+			return fmt.Errorf("E-AC-3 track %d: missing configuration or unsupported sample rate", t.ID)
+		}
+	case remux.CodecMP3:
+		if t.SampleRate <= 0 || t.ChannelCount <= 0 {
+			return fmt.Errorf("MP3 track %d: missing sample rate or channel count", t.ID)
+		}
 	}
 	if t.ClockRate <= 0 {
 		return fmt.Errorf("track %d: invalid clock rate %d", t.ID, t.ClockRate)
@@ -85,6 +129,41 @@ func fmp4Codec(t *remux.Track) (mp4codecs.Codec, error) {
 		return &mp4codecs.MPEG4Audio{Config: *t.AAC}, nil
 	case remux.CodecOpus:
 		return &mp4codecs.Opus{ChannelCount: t.ChannelCount}, nil
+	case remux.CodecAV1:
+		return &mp4codecs.AV1{SequenceHeader: t.AV1SequenceHeader}, nil
+	case remux.CodecVP9:
+		return &mp4codecs.VP9{
+			Width:             t.Width,
+			Height:            t.Height,
+			Profile:           t.VP9.Profile,
+			BitDepth:          t.VP9.BitDepth,
+			ChromaSubsampling: t.VP9.ChromaSubsampling,
+			ColorRange:        t.VP9.FullRange,
+		}, nil
+	case remux.CodecFLAC:
+		return &mp4codecs.FLAC{StreamInfo: t.FLAC}, nil
+	case remux.CodecAC3:
+		c := t.AC3
+		return &mp4codecs.AC3{
+			SampleRate:   c.SampleRate(),
+			ChannelCount: c.ChannelCount(),
+			Bsid:         c.Bsid,
+			Bsmod:        c.Bsmod,
+			Acmod:        c.Acmod,
+			LfeOn:        c.LfeOn,
+			BitRateCode:  c.BitRateCode,
+		}, nil
+	case remux.CodecEAC3:
+		c := t.EAC3
+		return &mp4codecs.EAC3{
+			SampleRate:   c.SampleRate,
+			ChannelCount: c.ChannelCount(),
+			DataRate:     uint16(min(c.DataRate, 1<<13-1)), // 13-bit field (TS 102 366 F.6.2.2)
+			Acmod:        c.Acmod,
+			LfeOn:        c.LfeOn,
+		}, nil
+	case remux.CodecMP3:
+		return &mp4codecs.MPEG1Audio{SampleRate: t.SampleRate, ChannelCount: t.ChannelCount}, nil
 	}
 	return nil, fmt.Errorf("codec %v cannot be carried in fMP4", t.Codec)
 }
@@ -113,10 +192,47 @@ func codecString(t *remux.Track) string {
 		c = &hlscodecs.MPEG4Audio{Config: *t.AAC}
 	case remux.CodecOpus:
 		c = &hlscodecs.Opus{ChannelCount: t.ChannelCount}
+	case remux.CodecAV1:
+		c = &hlscodecs.AV1{SequenceHeader: t.AV1SequenceHeader}
+	case remux.CodecVP9:
+		return vp9CodecString(t.VP9)
+	// gohlslib has no AC-3, E-AC-3 or MPEG audio codecs, and writes "flac"
+	// where the FLAC-in-ISOBMFF binding names the sample entry "fLaC".
+	case remux.CodecFLAC:
+		// FLAC in ISOBMFF §3.3 / Apple HLS Authoring Spec: the codecs
+		// parameter is the sample entry type.
+		return "fLaC"
+	case remux.CodecAC3:
+		// ETSI TS 102 366 Annex F / RFC 6381: the sample entry type.
+		return "ac-3"
+	case remux.CodecEAC3:
+		return "ec-3"
+	case remux.CodecMP3:
+		// MP4 Registration Authority: object type 0x40 (MPEG-4 audio),
+		// audio object type 34 (MPEG-1/2 Layer III), the form browsers and
+		// Apple accept for MP3 in fMP4.
+		return "mp4a.40.34"
 	default:
 		return ""
 	}
 	return codecparams.Marshal(c)
+}
+
+// vp9CodecString is the VP9 codecs parameter (VP Codec ISO Media File
+// Format Binding §5, "vp09.PP.LL.DD.CC.cp.tc.mc.FF"), complete because the
+// track knows every field; gohlslib's short form fixes the level at 1.
+func vp9CodecString(c *remux.VP9Config) string {
+	level := c.Level
+	if level == 0 {
+		level = 10 // unknown: level 1, as mediacommon's vpcC says
+	}
+	full := 0
+	if c.FullRange {
+		full = 1
+	}
+	return fmt.Sprintf("vp09.%02d.%02d.%02d.%02d.%02d.%02d.%02d.%02d",
+		c.Profile, level, c.BitDepth, c.ChromaSubsampling,
+		c.ColourPrimaries, c.TransferCharacteristics, c.MatrixCoefficients, full)
 }
 
 // videoSize returns the picture size of a video track, from the track or,
@@ -149,6 +265,28 @@ func defaultSampleDuration(t *remux.Track) int64 {
 		return 1024
 	case remux.CodecOpus:
 		return int64(t.ClockRate) / 50 // 20 ms, the common Opus frame
+	case remux.CodecAC3:
+		return 1536 // ATSC A/52 §5.1: 6 blocks of 256 samples per syncframe
+	case remux.CodecEAC3:
+		if t.EAC3 != nil && t.EAC3.Blocks > 0 {
+			return int64(t.EAC3.Blocks) * 256 // TS 102 366 E.1.3.1.4
+		}
+		return 1536
+	case remux.CodecFLAC:
+		if t.FLAC != nil && t.FLAC.MaxBlockSize > 0 {
+			return int64(t.FLAC.MaxBlockSize) // RFC 9639 §8.2: fixed-blocksize streams
+		}
+		return 4096
+	case remux.CodecMP3:
+		if c := t.MPEGAudio; c != nil {
+			switch {
+			case c.Layer == 1:
+				return 384 // ISO/IEC 11172-3 §2.4.3.1
+			case c.Layer == 3 && c.MPEG2:
+				return 576 // ISO/IEC 13818-3 §2.4.2.3
+			}
+		}
+		return 1152
 	}
 	if t.FrameRate > 0 {
 		return int64(float64(t.ClockRate) / t.FrameRate)

@@ -87,7 +87,7 @@ func TestUnsupportedCodecsAreLeftOut(t *testing.T) {
 func TestCodecStrings(t *testing.T) {
 	hevc := &remux.Track{Kind: remux.KindVideo, Codec: remux.CodecH265}
 	opus := &remux.Track{Kind: remux.KindAudio, Codec: remux.CodecOpus, ChannelCount: 2, ClockRate: 48000}
-	if !carries(VariantFMP4, remux.CodecH265) || carries(VariantMPEGTS, remux.CodecH265) || carries(VariantFMP4, remux.CodecAV1) {
+	if !carries(VariantFMP4, remux.CodecH265) || carries(VariantMPEGTS, remux.CodecH265) || carries(VariantMPEGTS, remux.CodecAV1) || !carries(VariantFMP4, remux.CodecAV1) {
 		t.Error("codec matrix")
 	}
 	if got := codecString(opus); got != "opus" {

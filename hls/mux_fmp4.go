@@ -42,7 +42,9 @@ func (m *fmp4Muxer) begin(tracks []*trackState, timing *trackState) ([]byte, err
 	if m.buf == nil {
 		m.buf = make([]byte, 0, nextBufCap(m.last))
 	}
-	return w.Bytes(), nil
+	out := w.Bytes()
+	patchInit(out, tracks)
+	return out, nil
 }
 
 func (m *fmp4Muxer) write(t *trackState, dts, pts int64, key bool, s *remux.Sample) error {

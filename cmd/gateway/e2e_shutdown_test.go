@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"net"
 	"os"
 	"os/exec"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/livegate/gateway/ingest/flv/flvfile"
 	"github.com/livegate/gateway/ingest/rtmptest"
 )
 
@@ -88,19 +88,11 @@ func runBinary(t *testing.T, bin, extra string) (cmd *exec.Cmd, rtmpAddr, httpBa
 	return cmd, rtmpAddr, httpBase, logs
 }
 
-// publishTags sends the clip's tags, paced at 4x real time, on an open
+// publishTags sends the 5 s clip's tags at 4x real time on an open
 // publication and leaves it open.
-func publishTags(t *testing.T, rtmpAddr, stream, clipPath string) *rtmptest.Client {
+func publishTags(t *testing.T, rtmpAddr, stream string) *rtmptest.Client {
 	t.Helper()
-	f, err := os.Open(clipPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, tags, err := flvfile.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tags := opsTags(t)
 	c, err := rtmptest.Dial(rtmpAddr, rtmptest.Options{Timeout: 15 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -109,20 +101,8 @@ func publishTags(t *testing.T, rtmpAddr, stream, clipPath string) *rtmptest.Clie
 	if st, err := c.PublishFlow("live", stream); err != nil || st.Code() != "NetStream.Publish.Start" {
 		t.Fatalf("publish: %v %v", st, err)
 	}
-	start := time.Now()
-	for _, tag := range tags {
-		if d := time.Duration(tag.Timestamp)*time.Millisecond/4 - time.Since(start); d > 0 {
-			time.Sleep(d)
-		}
-		switch tag.Type {
-		case flvfile.TagVideo:
-			err = c.SendVideo(tag.Timestamp, tag.Data)
-		case flvfile.TagAudio:
-			err = c.SendAudio(tag.Timestamp, tag.Data)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := opsSend(t, c, tags, 0, math.MaxUint32, 0, 4); err != nil {
+		t.Fatal(err)
 	}
 	return c
 }
@@ -132,10 +112,9 @@ func publishTags(t *testing.T, rtmpAddr, stream, clipPath string) *rtmptest.Clie
 // shutdown.serveEnded, and the process exits 0 within shutdown.drainTimeout.
 func TestE2EGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	src := clip(t, 5)
 	bin := gatewayBinary(t)
 	cmd, rtmpAddr, base, logs := runBinary(t, bin, "shutdown: {drainTimeout: 8s, serveEnded: 3s}\n")
-	c := publishTags(t, rtmpAddr, "drain", src)
+	c := publishTags(t, rtmpAddr, "drain")
 	media := base + "/live/drain/stream.m3u8"
 	if code, _, _ := httpGet(t, media); code != 200 {
 		t.Fatalf("playlist before shutdown: %d", code)

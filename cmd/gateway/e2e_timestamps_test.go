@@ -1,11 +1,9 @@
 package main
 
 import (
-	"os"
+	"math"
 	"testing"
-	"time"
 
-	"github.com/livegate/gateway/ingest/flv/flvfile"
 	"github.com/livegate/gateway/ingest/rtmptest"
 )
 
@@ -17,15 +15,7 @@ func TestE2ETimestampWrap(t *testing.T) {
 	t.Parallel()
 	src := clip(t, 5)
 	wantVideo, _ := probePackets(t, src)
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, tags, err := flvfile.ReadAll(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tags := opsTags(t) // the same 5 s clip
 
 	for _, tc := range []struct {
 		name string
@@ -49,23 +39,10 @@ func TestE2ETimestampWrap(t *testing.T) {
 			if st, err := c.PublishFlow("live", stream); err != nil || st.Code() != "NetStream.Publish.Start" {
 				t.Fatalf("publish: %v %v", st, err)
 			}
-			const base = uint32(1<<32 - 2000) // wraps 2 s in
-			start := time.Now()
-			for _, tag := range tags {
-				ts := base + tag.Timestamp // uint32 arithmetic wraps like an encoder's clock
-				// Pace at 4x real time: fast, but still a live publish.
-				if d := time.Duration(tag.Timestamp)*time.Millisecond/4 - time.Since(start); d > 0 {
-					time.Sleep(d)
-				}
-				switch tag.Type {
-				case flvfile.TagVideo:
-					err = c.SendVideo(ts, tag.Data)
-				case flvfile.TagAudio:
-					err = c.SendAudio(ts, tag.Data)
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			// Timestamps start 2 s before 2^32 ms and wrap (uint32
+			// arithmetic, like an encoder's clock); 4x real time.
+			if err := opsSend(t, c, tags, 0, math.MaxUint32, 1<<32-2000, 4); err != nil {
+				t.Fatal(err)
 			}
 			if err := c.Unpublish(stream); err != nil {
 				t.Fatal(err)

@@ -74,6 +74,13 @@ type Config struct {
 	// with ErrTooManyStreams. Taking over or resuming an active name never
 	// counts. Ended streams kept for Retention do not count. 0: no limit.
 	MaxStreams int
+	// Ladder serves a publication with several video tracks (Enhanced RTMP
+	// multitrack) as an adaptive ladder with the fMP4 variants: a variant
+	// per video track and the audio as a shared rendition group (see
+	// ladder.go). Off (the default), and always with MPEG-TS, the first
+	// video track and the first audio track are served muxed in
+	// stream.m3u8 and the other tracks are left out.
+	Ladder bool
 	// Logger receives lifecycle events (Info) and stream anomalies (Warn).
 	Logger zerolog.Logger
 	// Now returns the wall clock (tests); default time.Now.

@@ -55,6 +55,18 @@
 // where the prefix is random per stream state, so a URL always names the
 // same bytes, even across gateway restarts.
 //
+// # Adaptive ladders
+//
+// With Config.Ladder, a publication with several video tracks (Enhanced
+// RTMP multitrack) is served by the fMP4 variants as a ladder: index.m3u8
+// lists a variant per video track (media playlist v<track id>.m3u8,
+// video-only) sharing one audio rendition group (a<track id>.m3u8,
+// audio-only), and the renditions are cut at the same times (the first
+// video track leads), with the same media sequence numbers, target
+// duration, discontinuities and PROGRAM-DATE-TIME mapping; LL-HLS playlists
+// carry EXT-X-RENDITION-REPORT. See ladder.go. Single-video publications,
+// and MPEG-TS, keep the single media playlist.
+//
 // # Concurrency
 //
 // One goroutine writes each publication. Every change of a stream builds a

@@ -10,6 +10,11 @@ import (
 
 // get answers one request on s.
 func (s *stream) get(ctx context.Context, file string, q url.Values) (*Object, error) {
+	if l := s.ladder.Load(); l != nil {
+		if obj, ok, err := s.getLadder(ctx, l, file, q); ok {
+			return obj, err
+		}
+	}
 	switch file {
 	case MultivariantName:
 		v := s.snap.Load()

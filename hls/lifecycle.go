@@ -31,6 +31,10 @@ func (s *stream) detach(p *Publication, clean bool) {
 		return
 	}
 	s.clearPubLocked()
+	if s.parent != nil {
+		// A rendition follows its parent stream's lifecycle (ladder.go).
+		return
+	}
 	if clean {
 		s.log.Info().Msg("publisher ended the stream")
 		s.endLocked()
@@ -55,8 +59,9 @@ func (s *stream) endLocked() {
 	}
 	s.state = stateEnded
 	s.stopTimerLocked()
-	if len(s.segs) == 0 {
-		// Nothing was ever served: nothing to retain.
+	if len(s.segs) == 0 && s.ladder.Load() == nil {
+		// Nothing was ever served: nothing to retain. (A ladder's segments
+		// are its renditions'.)
 		s.scheduleLocked(0, s.retentionExpired)
 	} else {
 		s.scheduleLocked(s.m.cfg.Retention, s.retentionExpired)

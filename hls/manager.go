@@ -259,6 +259,9 @@ func (m *Manager) Streams() []StreamInfo {
 			info.Publisher = pi.remote
 			info.PublishedAt = pi.since
 		}
+		if l := s.ladder.Load(); l != nil {
+			l.describe(&info)
+		}
 		for i := range info.Tracks {
 			if info.Tracks[i].Kind == "video" && v.frameRate > 0 {
 				info.Tracks[i].FrameRate = v.frameRate

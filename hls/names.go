@@ -17,6 +17,9 @@ import (
 //	<prefix>_<msn>.m4s           fMP4 segment msn
 //	<prefix>_<msn>.<part>.m4s    LL-HLS part <part> (0-based) of segment msn
 //
+// A ladder (ladder.go) serves v<id>.m3u8 and a<id>.m3u8 instead of
+// stream.m3u8, each rendition with its own <prefix>.
+//
 // <prefix> is 16 lowercase hex digits from crypto/rand, chosen when the
 // stream state is created. It survives publisher reconnects (numbering
 // continues) but not a gateway restart or the stream being freed, so a URL

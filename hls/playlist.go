@@ -157,6 +157,9 @@ func (v *snapshot) renderMedia(skip bool) *Object {
 		b = appendPartName(b, s.prefix, v.open.msn, len(v.open.parts))
 		b = append(b, "\"\n"...)
 	}
+	if ll && s.parent != nil {
+		b = s.appendRenditionReports(b)
+	}
 	if v.ended() {
 		b = append(b, "#EXT-X-ENDLIST\n"...)
 	}

@@ -62,6 +62,15 @@ type Publication struct {
 	warnedStall bool
 	stalled     bool // the timing track stopped; another track's time drives the cuts
 	warned      []warnKey
+
+	// Adaptive ladder (ladder.go): lad routes an outer publication's
+	// samples to one inner publication per rendition; follow makes an inner
+	// publication cut where the leading rendition cut; onOpen tells the
+	// followers where the leading rendition opened a segment.
+	lad     *pubLadder
+	follow  *follower
+	onOpen  func(p *Publication, d int64)
+	openMSN int64 // media sequence number of the segment opened last
 }
 
 type warnKey struct {
@@ -112,6 +121,9 @@ func (p *Publication) SetTracks(tracks []*remux.Track) error {
 	if p.endErr != nil {
 		return p.endErr
 	}
+	if p.lad != nil || (!p.started && p.wantsLadder(tracks)) {
+		return p.ladderSetTracks(tracks)
+	}
 	sel := p.selectTracks(tracks)
 	if len(sel) == 0 {
 		p.log.Error().Int("tracks", len(tracks)).Str("variant", string(p.variant)).
@@ -143,6 +155,12 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 	defer p.mu.Unlock()
 	if p.endErr != nil {
 		return p.endErr
+	}
+	if p.lad != nil {
+		if err := p.lad.writeSample(p, s); err != nil {
+			return p.fail(err)
+		}
+		return nil
 	}
 	if p.pending != nil {
 		// A changed configuration takes over at its timing track's next key
@@ -230,6 +248,9 @@ func (p *Publication) terminate(cause error) {
 
 // finishLocked closes the segment in progress with what is staged.
 func (p *Publication) finishLocked() {
+	if p.lad != nil {
+		p.lad.finish()
+	}
 	if p.started && p.segOpen {
 		if err := p.closeSegment(noCut, true); err != nil {
 			p.log.Warn().Err(err).Msg("closing the last segment")

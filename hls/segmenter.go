@@ -49,12 +49,20 @@ func ticksToDur(ticks, clock int64) time.Duration {
 func (p *Publication) beforeTiming(d int64, key bool) error {
 	p.stalled = false
 	if !p.segOpen {
+		if p.follow != nil {
+			p.follow.opening(p, d)
+		}
 		return p.openSegment(d, key)
 	}
 	t := p.timing
 	est := t.estDur()
 	segDur := d - p.segStart
-	if key && (segDur+est/2 >= p.segTicks || !p.segKey) {
+	if p.follow != nil {
+		// A follower rendition cuts where the leading one did (ladder.go).
+		if p.follow.due(p, d, key) {
+			return p.cutSegment(d, key)
+		}
+	} else if key && (segDur+est/2 >= p.segTicks || !p.segKey) {
 		// A segment that had to start without a key frame ends at the first
 		// one, so that segments line up with key frames again.
 		return p.cutSegment(d, true)
@@ -193,6 +201,9 @@ func (p *Publication) openSegment(d int64, key bool) error {
 		p.wall0 = p.wall0.Add(adj.Sub(pdt))
 	}
 	p.setTD(td)
+	if p.onOpen != nil {
+		p.onOpen(p, d)
+	}
 	return nil
 }
 

@@ -27,6 +27,13 @@ type stream struct {
 	segsOut   atomic.Uint64 // segments published
 	publisher atomic.Pointer[publisherInfo]
 
+	// Adaptive ladder (ladder.go): a stream published from several video
+	// tracks serves ladder's renditions, each an inner stream whose parent
+	// is this one; inner streams follow their parent's lifecycle state.
+	ladder atomic.Pointer[ladder]
+	parent *stream
+	rname  string // an inner stream's media playlist name
+
 	mu       sync.Mutex
 	state    streamState
 	pub      *Publication
@@ -113,6 +120,11 @@ func (s *stream) publishLocked() {
 	old := s.snap.Swap(v)
 	if old != nil {
 		close(old.changed)
+	}
+	if l := s.ladder.Load(); l != nil {
+		for _, r := range l.renditions {
+			r.s.mirror(s.state)
+		}
 	}
 }
 

@@ -65,6 +65,11 @@ func (s *stream) beginEpoch(p *Publication, init []byte, media mediaInfo) (endNs
 	}
 	s.media = media
 	s.fps = 0
+	if s.parent == nil && p.lad == nil {
+		// A single-rendition publication serves the stream's own playlist
+		// again after a ladder.
+		s.ladder.Store(nil)
+	}
 	return s.endNs, nil
 }
 
@@ -96,6 +101,7 @@ func (s *stream) segmentStart(p *Publication, pdt time.Time, independent bool) (
 		s.td = ceilSeconds(s.m.cfg.SegmentDuration)
 		s.setInitTDLocked()
 	}
+	p.openMSN = s.open.msn
 	return pdt, s.td, nil
 }
 

@@ -41,6 +41,7 @@ type App struct {
 func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 	mgr, err := hls.NewManager(hls.Config{
 		Variant:         hls.Variant(cfg.HLS.Variant),
+		Ladder:          cfg.HLS.Ladder,
 		SegmentDuration: cfg.HLS.SegmentDuration,
 		PartDuration:    cfg.HLS.PartDuration,
 		SegmentCount:    cfg.HLS.SegmentCount,

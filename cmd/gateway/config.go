@@ -100,7 +100,10 @@ type HTTPConfig struct {
 
 // HLSConfig shapes the segmenter output.
 type HLSConfig struct {
-	Variant         string        `yaml:"variant"` // mpegts, fmp4, lowlatency
+	Variant string `yaml:"variant"` // mpegts, fmp4, lowlatency
+	// Ladder serves several video tracks of one publication (E-RTMP
+	// multitrack) as an adaptive ladder (fmp4 and lowlatency).
+	Ladder          bool          `yaml:"ladder"`
 	SegmentDuration time.Duration `yaml:"segmentDuration"`
 	PartDuration    time.Duration `yaml:"partDuration"`
 	SegmentCount    int           `yaml:"segmentCount"`
@@ -127,6 +130,7 @@ func DefaultConfig() Config {
 		HTTP:  HTTPConfig{Listen: ":8080", AllowOrigin: "*", MaxBlockingRequests: 10000},
 		HLS: HLSConfig{
 			Variant:         "fmp4",
+			Ladder:          true,
 			SegmentDuration: 2 * time.Second,
 			PartDuration:    200 * time.Millisecond,
 			SegmentCount:    6,

@@ -6,9 +6,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
 
 	"github.com/livegate/gateway/ingest/amf"
 	"github.com/livegate/gateway/ingest/rtmptest"
@@ -156,13 +159,34 @@ func TestE2EERTMP(t *testing.T) {
 			}
 
 			index := httpURL(gw, "live/"+stream+"/index.m3u8")
-			if c := streamCodecs(t, index); c["video"] != "hevc" || c["audio"] != "opus" {
-				t.Errorf("codecs %v, want hevc and opus", c)
+			videoURL, audioURL := index, index
+			if tc.layout == ertmp.LayoutManyTracks {
+				// An adaptive ladder: a variant per video track (v<track id>.m3u8)
+				// and the shared audio group (a<track id>.m3u8).
+				code, _, body := httpGet(t, index)
+				pl, err := playlist.Unmarshal(body)
+				mv, ok := pl.(*playlist.Multivariant)
+				if code != 200 || err != nil || !ok || len(mv.Variants) != 2 || len(mv.Renditions) != 1 {
+					t.Fatalf("multivariant playlist (status %d, %v): want 2 variants and an audio group:\n%s", code, err, body)
+				}
+				for _, v := range mv.Variants {
+					if v.Audio != "audio" || !strings.HasPrefix(v.Codecs[0], "hvc1") {
+						t.Errorf("variant %s: AUDIO %q CODECS %v", v.URI, v.Audio, v.Codecs)
+					}
+				}
+				videoURL, audioURL = httpURL(gw, "live/"+stream+"/v0.m3u8"), httpURL(gw, "live/"+stream+"/a0.m3u8")
+			}
+			if c := streamCodecs(t, videoURL); c["video"] != "hevc" {
+				t.Errorf("codecs %v, want hevc", c)
+			}
+			if c := streamCodecs(t, audioURL); c["audio"] != "opus" {
+				t.Errorf("codecs %v, want opus", c)
 			}
 			if msg := decodeErrors(t, index); msg != "" {
 				t.Errorf("ffmpeg decoding the HLS output reported: %s", msg)
 			}
-			gotVideo, gotAudio := probePackets(t, index)
+			gotVideo, _ := probePackets(t, videoURL)
+			_, gotAudio := probePackets(t, audioURL)
 			// Nanosecond offsets carry the exact 30 fps DTS; composition
 			// offsets are whole milliseconds (half a millisecond of PTS error).
 			compareTimestamps(t, framePackets(served), gotVideo, 0.0007)

@@ -50,6 +50,15 @@ type MediaPlaylist struct {
 	Parts       []Part
 	PreloadHint string
 	Endlist     bool
+	// RenditionReports are the EXT-X-RENDITION-REPORT tags (LL-HLS ladders).
+	RenditionReports []RenditionReport
+}
+
+// RenditionReport is an EXT-X-RENDITION-REPORT (bis §4.4.5.4).
+type RenditionReport struct {
+	URI      string
+	LastMSN  int64
+	LastPart int64 // -1 when absent
 }
 
 // ParseMediaPlaylist parses a media playlist.
@@ -126,6 +135,17 @@ func ParseMediaPlaylist(b []byte) (*MediaPlaylist, error) {
 				err = fmt.Errorf("EXT-X-PART without URI")
 			}
 			cur.Parts = append(cur.Parts, p)
+		case tag == "#EXT-X-RENDITION-REPORT":
+			a := attrs(val)
+			rr := RenditionReport{URI: a["URI"], LastPart: -1}
+			rr.LastMSN, err = strconv.ParseInt(a["LAST-MSN"], 10, 64)
+			if v, ok := a["LAST-PART"]; ok && err == nil {
+				rr.LastPart, err = strconv.ParseInt(v, 10, 64)
+			}
+			if rr.URI == "" && err == nil {
+				err = fmt.Errorf("EXT-X-RENDITION-REPORT without URI")
+			}
+			pl.RenditionReports = append(pl.RenditionReports, rr)
 		case tag == "#EXT-X-PRELOAD-HINT":
 			a := attrs(val)
 			if a["TYPE"] == "PART" {

@@ -25,9 +25,13 @@ func carries(v Variant, c remux.Codec) bool {
 	switch c {
 	case remux.CodecH264, remux.CodecAAC:
 		return true
-	case remux.CodecH265, remux.CodecOpus:
-		// MPEG-TS could carry both, but HLS clients do not accept them in TS
-		// (Apple HLS Authoring Spec: HEVC MUST be in fMP4).
+	case remux.CodecH265:
+		// ITU-T H.222.0 stream type 0x24. Apple's players want HEVC in fMP4
+		// (HLS Authoring Spec), but set-top boxes, ffmpeg/VLC and hls.js
+		// 1.6+ play it in TS, so the mpegts variant carries it too.
+		return true
+	case remux.CodecOpus:
+		// HLS clients do not accept Opus in TS.
 		return v.isFMP4()
 	case remux.CodecAV1, remux.CodecVP9, remux.CodecFLAC:
 		// No MPEG-TS mapping HLS clients implement: fMP4 only.
@@ -173,6 +177,8 @@ func tsCodec(t *remux.Track) (tscodecs.Codec, error) {
 	switch t.Codec {
 	case remux.CodecH264:
 		return &tscodecs.H264{}, nil
+	case remux.CodecH265:
+		return &tscodecs.H265{}, nil
 	case remux.CodecAAC:
 		return &tscodecs.MPEG4Audio{Config: *t.AAC}, nil
 	}

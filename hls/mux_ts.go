@@ -82,6 +82,20 @@ func (m *tsMuxer) write(t *trackState, dts, pts int64, key bool, s *remux.Sample
 		if err := m.w.WriteH264(t.ts, pts, dts, m.au); err != nil {
 			return fmt.Errorf("write H264: %w", err)
 		}
+	case remux.CodecH265:
+		if len(s.NALUs) == 0 {
+			return nil
+		}
+		m.au = m.au[:0]
+		if key {
+			// As for H.264: the parameter sets go in-band before every IRAP
+			// picture (mediacommon prepends the AUD).
+			m.au = append(m.au, t.src.VPS, t.src.SPS, t.src.PPS)
+		}
+		m.au = append(m.au, s.NALUs...)
+		if err := m.w.WriteH265(t.ts, pts, dts, m.au); err != nil {
+			return fmt.Errorf("write H265: %w", err)
+		}
 	case remux.CodecAAC:
 		t.stage(dts, pts, key, s)
 		if len(t.entries) >= tsAudioBatch {

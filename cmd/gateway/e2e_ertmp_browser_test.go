@@ -170,22 +170,16 @@ func TestE2EBrowserModernCodecs(t *testing.T) {
 		name, encoder, tag string
 		args               []string
 	}{
-		// Realtime usage: no lag, no hidden alt-ref frames; fast.
-		{"AV1", "libaom-av1", "av01.", []string{"-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-row-mt", "1"}},
-		{"VP9", "libvpx-vp9", "vp09.", []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"}},
+		{"AV1", "libaom-av1", "av01.", av1Args},
+		{"VP9", "libvpx-vp9", "vp09.", vp9Args},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			requireBrowser(t)
 			requireEncoder(t, tc.encoder)
 			dir := t.TempDir()
-			args := append([]string{"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "5"}, tc.args...)
-			args = append(args, "-g", "30", "-keyint_min", "30", "-b:v", "300k", "-pix_fmt", "yuv420p", "-f", "ivf")
 			start := time.Now()
-			v, err := ertmp.ReadIVF(ertmpEncode(t, dir, tc.name+".ivf", args...))
-			if err != nil {
-				t.Fatal(err)
-			}
+			v := ivfClip(t, dir, tc.name, tc.args...)
 			a := opusClip(t, dir)
 			t.Logf("encoded 5 s of %s + Opus in %v", tc.name, time.Since(start).Round(time.Millisecond))
 

@@ -54,6 +54,24 @@ func hevcClip(t *testing.T, dir, size string) *ertmp.Track {
 }
 
 // opusClip is 5 s of a 440 Hz stereo sine in Opus.
+// ivfClip encodes 5 s of 320x240 video with a 1 s GOP into IVF with the
+// given ffmpeg codec arguments (AV1 or VP9) and reads its frames.
+func ivfClip(t *testing.T, dir, name string, codecArgs ...string) *ertmp.Track {
+	args := append([]string{"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "5"}, codecArgs...)
+	args = append(args, "-g", "30", "-keyint_min", "30", "-b:v", "300k", "-pix_fmt", "yuv420p", "-f", "ivf")
+	tr, err := ertmp.ReadIVF(ertmpEncode(t, dir, name+".ivf", args...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// Realtime encoder settings: no lag, no hidden alt-ref frames; fast.
+var (
+	av1Args = []string{"-c:v", "libaom-av1", "-usage", "realtime", "-cpu-used", "8", "-row-mt", "1"}
+	vp9Args = []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"}
+)
+
 func opusClip(t *testing.T, dir string) *ertmp.Track {
 	p := ertmpEncode(t, dir, "opus.ogg", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "5",
 		"-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-f", "ogg")
@@ -105,24 +123,36 @@ func TestE2EERTMP(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		variant string
-		layout  ertmp.Layout
+		// codec is the video codec as the gateway and ffprobe name it.
+		codec, probeName string
+		layout           ertmp.Layout
 		// tracks returns every published track and the video one served
 		// (the first video track of the publication).
 		tracks func(t *testing.T) (all []*ertmp.Track, served *ertmp.Track, w, h int)
 	}{
-		{"single track", "fmp4", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+		{"single track", "fmp4", "H265", "hevc", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
 			v := hevcClip(t, dir, "320x240")
 			return []*ertmp.Track{v, opusClip(t, dir)}, v, 320, 240
 		}},
 		// MPEG-TS carries the HEVC (stream type 0x24) and leaves Opus out.
-		{"single track in MPEG-TS", "mpegts", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+		{"single track in MPEG-TS", "mpegts", "H265", "hevc", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
 			v := hevcClip(t, dir, "320x240")
 			return []*ertmp.Track{v, opusClip(t, dir)}, v, 320, 240
 		}},
 		// Two renditions and the audio in ManyTracks messages: each
 		// (kind, track id) is its own track; the segmenter serves the
 		// first video track.
-		{"multitrack", "fmp4", ertmp.LayoutManyTracks, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+		{"AV1", "fmp4", "AV1", "av1", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+			requireEncoder(t, "libaom-av1")
+			v := ivfClip(t, dir, "av1", av1Args...)
+			return []*ertmp.Track{v, opusClip(t, dir)}, v, 320, 240
+		}},
+		{"VP9", "fmp4", "VP9", "vp9", ertmp.Single, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
+			requireEncoder(t, "libvpx-vp9")
+			v := ivfClip(t, dir, "vp9", vp9Args...)
+			return []*ertmp.Track{v, opusClip(t, dir)}, v, 320, 240
+		}},
+		{"multitrack", "fmp4", "H265", "hevc", ertmp.LayoutManyTracks, func(t *testing.T) ([]*ertmp.Track, *ertmp.Track, int, int) {
 			hi, lo, a := *hevcClip(t, dir, "640x360"), *hevcClip(t, dir, "320x240"), *opusClip(t, dir)
 			hi.ID, lo.ID, a.ID = 0, 1, 0
 			return []*ertmp.Track{&hi, &lo, &a}, &hi, 640, 360
@@ -132,7 +162,7 @@ func TestE2EERTMP(t *testing.T) {
 			t.Parallel()
 			tracks, served, w, h := tc.tracks(t)
 			gw := sharedGateway(t, tc.variant)
-			stream := "ertmp-" + map[ertmp.Layout]string{ertmp.Single: "single", ertmp.LayoutManyTracks: "multi"}[tc.layout] + "-" + tc.variant
+			stream := uniqueStream("ertmp")
 
 			p, err := ertmp.Publish(gw.RTMPAddr().String(), "live", stream, rtmptest.Options{Timeout: 10 * time.Second}, tracks...)
 			if err != nil {
@@ -145,8 +175,9 @@ func TestE2EERTMP(t *testing.T) {
 			if ex, _ := props.GetNumber("capsEx"); ex == 0 || len(vm) == 0 {
 				t.Errorf("connect _result properties %v", props)
 			}
-			if flags, _ := vm.GetNumber("hvc1"); int(flags)&ertmp.CanForward == 0 {
-				t.Errorf("hvc1 not forwarded: %v", vm)
+			fourCC := map[string]string{"H265": "hvc1", "AV1": "av01", "VP9": "vp09"}[tc.codec]
+			if flags, _ := vm.GetNumber(fourCC); int(flags)&ertmp.CanForward == 0 {
+				t.Errorf("%s not forwarded: %v", fourCC, vm)
 			}
 
 			msgs := ertmp.Messages(tc.layout, ertmp.Options{NanoOffsets: true, CodedFramesX: true}, tracks...)
@@ -160,8 +191,8 @@ func TestE2EERTMP(t *testing.T) {
 			if !waitFor(15*time.Second, func() bool { info = streamInfo(t, gw, "live", stream); return info != nil && info.Ended }) {
 				t.Fatalf("stream did not end: %+v", info)
 			}
-			if !info.has("video", "H265", w, h) || (tc.variant != "mpegts" && !info.hasAudio("Opus", 48000, 2)) {
-				t.Errorf("tracks %+v, want H265 %dx%d and Opus 48 kHz stereo", info.Tracks, w, h)
+			if !info.has("video", tc.codec, w, h) || (tc.variant != "mpegts" && !info.hasAudio("Opus", 48000, 2)) {
+				t.Errorf("tracks %+v, want %s %dx%d and Opus 48 kHz stereo", info.Tracks, tc.codec, w, h)
 			}
 
 			index := httpURL(gw, "live/"+stream+"/index.m3u8")
@@ -182,8 +213,8 @@ func TestE2EERTMP(t *testing.T) {
 				}
 				videoURL, audioURL = httpURL(gw, "live/"+stream+"/v0.m3u8"), httpURL(gw, "live/"+stream+"/a0.m3u8")
 			}
-			if c := streamCodecs(t, videoURL); c["video"] != "hevc" {
-				t.Errorf("codecs %v, want hevc", c)
+			if c := streamCodecs(t, videoURL); c["video"] != tc.probeName {
+				t.Errorf("codecs %v, want %s", c, tc.probeName)
 			}
 			if tc.variant == "mpegts" {
 				audioURL = ""

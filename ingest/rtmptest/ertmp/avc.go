@@ -2,9 +2,6 @@ package ertmp
 
 import (
 	"errors"
-	"fmt"
-	"io"
-	"os"
 
 	"github.com/bluenviron/mediacommon/v2/pkg/codecs/h264"
 	"github.com/bluenviron/mediacommon/v2/pkg/formats/mpegts"
@@ -16,56 +13,24 @@ import (
 // (without access unit delimiters) with its DTS and PTS, length-prefixed.
 // Timestamps start at the first DTS.
 func ReadMPEGTSAVC(path string) (*Track, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := &mpegts.Reader{R: f}
-	if err := r.Initialize(); err != nil {
-		return nil, fmt.Errorf("ertmp: %s: %w", path, err)
-	}
-	t := &Track{Video: true, FourCC: AVC}
-	var base int64
-	for _, tr := range r.Tracks() {
-		if _, ok := tr.Codec.(*mpegts.CodecH264); !ok {
-			continue
-		}
-		r.OnDataH264(tr, func(pts, dts int64, au [][]byte) error {
+	return readMPEGTSVideo(path, AVC, "H.264",
+		func(r *mpegts.Reader, tr *mpegts.Track, cb func(pts, dts int64, au [][]byte) error) bool {
+			if _, ok := tr.Codec.(*mpegts.CodecH264); !ok {
+				return false
+			}
+			r.OnDataH264(tr, cb)
+			return true
+		},
+		func(au [][]byte) [][]byte {
 			var nalus [][]byte
 			for _, n := range au {
 				if len(n) > 0 && h264.NALUType(n[0]&0x1f) != h264.NALUTypeAccessUnitDelimiter {
 					nalus = append(nalus, n)
 				}
 			}
-			if len(nalus) == 0 {
-				return nil
-			}
-			if len(t.Frames) == 0 {
-				base = dts
-			}
-			key := h264.IsRandomAccess(nalus)
-			if t.Header == nil && key {
-				if t.Header, err = AVCRecord(nalus); err != nil {
-					return err
-				}
-			}
-			t.Frames = append(t.Frames, Frame{DTS: at90k(dts - base), PTS: at90k(pts - base), Key: key, Data: lengthPrefixed(nalus)})
-			return nil
-		})
-	}
-	for {
-		if err := r.Read(); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			return nil, fmt.Errorf("ertmp: %s: %w", path, err)
-		}
-	}
-	if len(t.Frames) == 0 || t.Header == nil {
-		return nil, fmt.Errorf("%w: %s has no H.264 key frame", ErrNoFrames, path)
-	}
-	return t, nil
+			return nalus
+		},
+		h264.IsRandomAccess, AVCRecord)
 }
 
 // AVCRecord builds an AVCDecoderConfigurationRecord (ISO/IEC 14496-15

@@ -45,6 +45,26 @@ func at90k(ts int64) time.Duration { return time.Duration(ts) * time.Second / 90
 // built from the first key frame's parameter sets, and every access unit
 // with its DTS and PTS, length-prefixed. Timestamps start at the first DTS.
 func ReadMPEGTSHEVC(path string) (*Track, error) {
+	return readMPEGTSVideo(path, HEVC, "H.265",
+		func(r *mpegts.Reader, tr *mpegts.Track, cb func(pts, dts int64, au [][]byte) error) bool {
+			if _, ok := tr.Codec.(*mpegts.CodecH265); !ok {
+				return false
+			}
+			r.OnDataH265(tr, cb)
+			return true
+		},
+		func(au [][]byte) [][]byte { return au },
+		h265.IsRandomAccess, HEVCRecord)
+}
+
+// readMPEGTSVideo reads the first video track that subscribe accepts from
+// an MPEG-TS file: every access unit (filtered by strip) length-prefixed
+// with its DTS and PTS from the first DTS, the configuration record made by
+// record from the first key frame.
+func readMPEGTSVideo(path, fourCC, name string,
+	subscribe func(r *mpegts.Reader, tr *mpegts.Track, cb func(pts, dts int64, au [][]byte) error) bool,
+	strip func([][]byte) [][]byte, isKey func([][]byte) bool, record func([][]byte) ([]byte, error),
+) (*Track, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -54,23 +74,24 @@ func ReadMPEGTSHEVC(path string) (*Track, error) {
 	if err := r.Initialize(); err != nil {
 		return nil, fmt.Errorf("ertmp: %s: %w", path, err)
 	}
-	t := &Track{Video: true, FourCC: HEVC}
+	t := &Track{Video: true, FourCC: fourCC}
 	var base int64
 	for _, tr := range r.Tracks() {
-		if _, ok := tr.Codec.(*mpegts.CodecH265); !ok {
-			continue
-		}
-		r.OnDataH265(tr, func(pts, dts int64, au [][]byte) error {
+		subscribe(r, tr, func(pts, dts int64, au [][]byte) error {
+			nalus := strip(au)
+			if len(nalus) == 0 {
+				return nil
+			}
 			if len(t.Frames) == 0 {
 				base = dts
 			}
-			key := h265.IsRandomAccess(au)
+			key := isKey(nalus)
 			if t.Header == nil && key {
-				if t.Header, err = HEVCRecord(au); err != nil {
+				if t.Header, err = record(nalus); err != nil {
 					return err
 				}
 			}
-			t.Frames = append(t.Frames, Frame{DTS: at90k(dts - base), PTS: at90k(pts - base), Key: key, Data: lengthPrefixed(au)})
+			t.Frames = append(t.Frames, Frame{DTS: at90k(dts - base), PTS: at90k(pts - base), Key: key, Data: lengthPrefixed(nalus)})
 			return nil
 		})
 	}
@@ -83,7 +104,7 @@ func ReadMPEGTSHEVC(path string) (*Track, error) {
 		}
 	}
 	if len(t.Frames) == 0 || t.Header == nil {
-		return nil, fmt.Errorf("%w: %s has no H.265 key frame", ErrNoFrames, path)
+		return nil, fmt.Errorf("%w: %s has no %s key frame", ErrNoFrames, path, name)
 	}
 	return t, nil
 }

@@ -31,6 +31,11 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 		{"bad level", "log:\n  level: loud\n", "log.level"},
 		{"cert without key", "rtmps:\n  cert: a.pem\n", "rtmps"},
 		{"window", "hls:\n  segmentCount: 1\n", "hls.segmentCount"},
+		{"bad takeover", "hls:\n  takeover: maybe\n", "hls.takeover"},
+		{"negative max streams", "hls:\n  maxStreams: -1\n", "hls.maxStreams"},
+		{"no blocking requests", "http:\n  maxBlockingRequests: 0\n", "http.maxBlockingRequests"},
+		{"token with a space", "http:\n  apiToken: \"a b\"\n", "http.apiToken"},
+		{"metrics token with a newline", "http:\n  metricsToken: \"a\\nb\"\n", "http.metricsToken"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -48,7 +53,9 @@ func TestLoadConfigErrorsNameTheKey(t *testing.T) {
 
 func TestLoadConfigOverrides(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(path, []byte("hls:\n  variant: lowlatency\n  partDuration: 300ms\n"), 0o600); err != nil {
+	yaml := "hls:\n  variant: lowlatency\n  partDuration: 300ms\n  takeover: reject\n  maxStreams: 0\n" +
+		"http:\n  apiToken: t0k3n\n  maxBlockingRequests: 5\n"
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := LoadConfig(path)
@@ -57,5 +64,8 @@ func TestLoadConfigOverrides(t *testing.T) {
 	}
 	if cfg.HLS.Variant != "lowlatency" || cfg.HLS.PartDuration != 300*time.Millisecond || cfg.HLS.SegmentCount != 6 {
 		t.Fatalf("unexpected %+v", cfg.HLS)
+	}
+	if cfg.HLS.Takeover != "reject" || cfg.HLS.MaxStreams != 0 || cfg.HTTP.APIToken != "t0k3n" || cfg.HTTP.MaxBlockingRequests != 5 {
+		t.Fatalf("unexpected %+v %+v", cfg.HLS, cfg.HTTP)
 	}
 }

@@ -3,9 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -14,42 +11,6 @@ import (
 	"github.com/livegate/gateway/hls"
 	"github.com/livegate/gateway/ingest"
 )
-
-func TestLoadConfigOpsKeys(t *testing.T) {
-	cases := []struct {
-		name, yaml, want string
-	}{
-		{"bad takeover", "hls:\n  takeover: maybe\n", "hls.takeover"},
-		{"negative max streams", "hls:\n  maxStreams: -1\n", "hls.maxStreams"},
-		{"no blocking requests", "http:\n  maxBlockingRequests: 0\n", "http.maxBlockingRequests"},
-		{"token with a space", "http:\n  apiToken: \"a b\"\n", "http.apiToken"},
-		{"metrics token with a newline", "http:\n  metricsToken: \"a\\nb\"\n", "http.metricsToken"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(t.TempDir(), "c.yaml")
-			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			_, err := LoadConfig(path)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want mention of %q", err, tc.want)
-			}
-		})
-	}
-	path := filepath.Join(t.TempDir(), "c.yaml")
-	yaml := "hls:\n  takeover: reject\n  maxStreams: 0\nhttp:\n  apiToken: t0k3n\n  maxBlockingRequests: 5\n"
-	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.HLS.Takeover != "reject" || cfg.HLS.MaxStreams != 0 || cfg.HTTP.APIToken != "t0k3n" || cfg.HTTP.MaxBlockingRequests != 5 {
-		t.Fatalf("unexpected %+v %+v", cfg.HLS, cfg.HTTP)
-	}
-}
 
 func TestPublishErrorMapping(t *testing.T) {
 	cases := []struct {

@@ -81,10 +81,25 @@ type Config struct {
 	// video track and the first audio track are served muxed in
 	// stream.m3u8 and the other tracks are left out.
 	Ladder bool
+	// Groups serve separately published streams as one adaptive ladder,
+	// with the fMP4 variants (see group.go): a publish on a name matching
+	// one of a rule's patterns becomes a rendition of the group whose name
+	// is what "{stream}" matched. Rules are tried in order, and a rule's
+	// patterns in order; the first match wins.
+	Groups []GroupRule
 	// Logger receives lifecycle events (Info) and stream anomalies (Warn).
 	Logger zerolog.Logger
 	// Now returns the wall clock (tests); default time.Now.
 	Now func() time.Time
+}
+
+// GroupRule makes the publications whose names match its patterns the
+// renditions of one ladder.
+type GroupRule struct {
+	// Renditions are stream-name patterns holding "{stream}" once with some
+	// fixed text around it, e.g. "{stream}_720" and "{stream}_480": a
+	// publish on foo_720 is the rendition "v_720" of group foo.
+	Renditions []string
 }
 
 // Defaults applied by NewManager to zero fields.
@@ -158,6 +173,12 @@ func (c *Config) validate() error {
 	}
 	if c.MaxStreams < 0 {
 		return fmt.Errorf("%w: negative max streams %d", ErrInvalidConfig, c.MaxStreams)
+	}
+	if len(c.Groups) > 0 && !c.Variant.isFMP4() {
+		return fmt.Errorf("%w: rendition groups need the fmp4 or lowlatency variant, not %s", ErrInvalidConfig, c.Variant)
+	}
+	if _, err := parseGroupRules(c.Groups); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func (s *stream) get(ctx context.Context, file string, q url.Values) (*Object, e
 		if ref.ext != s.segmentExt() {
 			return nil, ErrNotFound
 		}
-		if seg := v.segment(ref.msn); seg != nil {
+		if seg := v.segment(ref.msn); seg != nil && seg.obj != nil {
 			return seg.obj, nil
 		}
 	case KindPart:

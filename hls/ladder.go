@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"sort"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluenviron/gohlslib/v2/pkg/playlist"
@@ -57,9 +58,12 @@ type ladder struct {
 
 // rendition is one media playlist of a ladder.
 type rendition struct {
-	key   string // "v<id>" or "a<id>"
+	key   string // "v<id>" or "a<id>"; a group's: see group.go
 	video bool
 	s     *stream
+	// idle: the rendition's source is gone for now (a group member left);
+	// the multivariant playlist leaves it out.
+	idle atomic.Bool
 }
 
 // pubLadder is a publication's side of a ladder: one inner publication per
@@ -217,8 +221,17 @@ func (p *Publication) addMember(key string, video bool) *member {
 	return m
 }
 
-// leaderOpened schedules the leader's new segment as a cut for every follower.
+// leaderOpened schedules the leader's new segment as a cut for every
+// follower, and marks the segment the leader closed as a gap in every idle
+// rendition.
 func (l *pubLadder) leaderOpened(lp *Publication, d int64) {
+	if lad := lp.s.parent.ladder.Load(); lad != nil {
+		for _, r := range lad.renditions {
+			if r.idle.Load() && r.s != lp.s {
+				r.s.fillGaps(lp.s, lp.openMSN)
+			}
+		}
+	}
 	ev := cutEvent{ns: ticksToNs(d, lp.timing.clock), msn: lp.openMSN}
 	for _, m := range l.members {
 		if f := m.pub.follow; f != nil {
@@ -244,6 +257,11 @@ func (l *pubLadder) writeSample(p *Publication, s *remux.Sample) error {
 		p.m.stats.droppedNotCarried.Add(1)
 		return nil
 	}
+	return l.writeTo(p, m, s)
+}
+
+// writeTo writes s to member m's rendition.
+func (l *pubLadder) writeTo(p *Publication, m *member, s *remux.Sample) error {
 	if f := m.pub.follow; f != nil {
 		lp := f.leader
 		if !lp.hasOffset {
@@ -371,6 +389,8 @@ func (f *follower) opening(p *Publication, d int64) {
 		i++
 	}
 	if i > 0 {
+		// A rendition coming back lists what it missed as gaps.
+		p.s.fillGaps(f.leader.s, f.cuts[i-1].msn)
 		p.s.alignMSN(f.cuts[i-1].msn)
 		f.cuts = append(f.cuts[:0], f.cuts[i:]...)
 	}
@@ -548,7 +568,7 @@ func (s *stream) renderLadder(l *ladder) (*Object, error) {
 	var mod time.Time
 	for _, r := range l.renditions {
 		v := r.s.snap.Load()
-		if !v.hasPlaylist() {
+		if !v.hasPlaylist() || r.video && r.idle.Load() && !allIdle(l) {
 			continue
 		}
 		if v.modTime.After(mod) {
@@ -621,6 +641,16 @@ func (s *stream) renderLadder(l *ladder) (*Object, error) {
 		TargetDuration: time.Duration(lead.td) * time.Second,
 		Ended:          lead.ended(),
 	}, nil
+}
+
+// allIdle reports whether no video rendition of l has a live source.
+func allIdle(l *ladder) bool {
+	for _, r := range l.renditions {
+		if r.video && !r.idle.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // appendRenditionReports writes EXT-X-RENDITION-REPORT for every other

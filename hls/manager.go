@@ -27,6 +27,9 @@ type Manager struct {
 	closed  atomic.Bool
 	timers  sync.WaitGroup
 	stats   counters
+
+	groupRules [][]namePattern      // Config.Groups, parsed
+	groups     map[streamKey]*group // live rendition groups (m.mu)
 }
 
 type streamKey struct{ app, name string }
@@ -38,9 +41,15 @@ func NewManager(cfg Config) (*Manager, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
+	rules, err := parseGroupRules(cfg.Groups)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
 	m := &Manager{
-		cfg: cfg,
-		log: cfg.Logger.With().Str("component", "hls").Logger(),
+		cfg:        cfg,
+		log:        cfg.Logger.With().Str("component", "hls").Logger(),
+		groupRules: rules,
+		groups:     make(map[streamKey]*group),
 	}
 	empty := map[streamKey]*stream{}
 	m.streams.Store(&empty)
@@ -67,6 +76,9 @@ func WithRemote(addr string) PublishOption {
 // object prefix, media sequence going up, EXT-X-DISCONTINUITY (and a new
 // init section). A Publish that would make more than Config.MaxStreams
 // streams active fails with ErrTooManyStreams.
+//
+// A name matching a Config.Groups pattern publishes a rendition of its
+// group (group.go); Kick on it ends that rendition's publisher.
 func (m *Manager) Publish(app, name string, opts ...PublishOption) (*Publication, error) {
 	if err := checkName(app); err != nil {
 		return nil, err
@@ -83,6 +95,17 @@ func (m *Manager) Publish(app, name string, opts ...PublishOption) (*Publication
 	if m.closed.Load() {
 		return nil, ErrClosed
 	}
+	if gname, pat, ok := m.matchGroup(name); ok {
+		return m.publishMember(app, name, gname, pat, o)
+	}
+	return m.publishLocked(app, name, o)
+}
+
+// publishLocked is Publish on a stream of its own (m.mu held).
+func (m *Manager) publishLocked(app, name string, o publishOptions) (*Publication, error) {
+	if m.closed.Load() {
+		return nil, ErrClosed
+	}
 	key := streamKey{app, name}
 	s := (*m.streams.Load())[key]
 	var old *Publication
@@ -91,6 +114,10 @@ func (m *Manager) Publish(app, name string, opts ...PublishOption) (*Publication
 		old = s.pub
 		active := s.state == stateLive || s.state == stateWaiting
 		s.mu.Unlock()
+		if old != nil && old.group != nil {
+			s.log.Warn().Str("remote", o.remote).Msg("publish refused: the name is served by a live rendition group")
+			return nil, fmt.Errorf("%w: %s/%s is a live rendition group", ErrStreamBusy, app, name)
+		}
 		if old != nil && m.cfg.Takeover == TakeoverReject {
 			s.log.Warn().Str("remote", o.remote).Msg("publish refused: the stream already has a live publisher (takeover policy reject)")
 			return nil, ErrStreamBusy
@@ -147,6 +174,10 @@ func (m *Manager) checkLimitLocked(app, name, remote string) error {
 func (m *Manager) Kick(app, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if mb := m.findMember(app, name); mb != nil {
+		mb.terminate(ErrKicked)
+		return nil
+	}
 	s := (*m.streams.Load())[streamKey{app, name}]
 	if s == nil {
 		return ErrNotFound

@@ -131,6 +131,9 @@ func (v *snapshot) renderMedia(skip bool) *Object {
 				b = appendPart(b, s.prefix, seg.msn, j, pt)
 			}
 		}
+		if seg.gap {
+			b = append(b, "#EXT-X-GAP\n"...)
+		}
 		b = append(b, "#EXTINF:"...)
 		b = appendSeconds(b, seg.dur)
 		b = append(b, ",\n"...)

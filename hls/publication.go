@@ -67,8 +67,13 @@ type Publication struct {
 	// samples to one inner publication per rendition; follow makes an inner
 	// publication cut where the leading rendition cut; onOpen tells the
 	// followers where the leading rendition opened a segment.
-	lad     *pubLadder
-	follow  *follower
+	lad    *pubLadder
+	follow *follower
+	// Rendition groups (group.go): group is set on a group's outer
+	// publication; grp on a member's publication, whose calls go to the
+	// group (its endErr and done are then guarded by the outer mutex).
+	group   *group
+	grp     *groupMember
 	onOpen  func(p *Publication, d int64)
 	openMSN int64 // media sequence number of the segment opened last
 }
@@ -116,6 +121,9 @@ func (p *Publication) CountReceived(n int) {
 // takes effect at the next key frame of the new timing track, where the
 // segment is cut and a discontinuity (and a new init section) starts.
 func (p *Publication) SetTracks(tracks []*remux.Track) error {
+	if p.grp != nil {
+		return p.grp.setTracks(tracks)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.endErr != nil {
@@ -151,6 +159,9 @@ func (p *Publication) SetTracks(tracks []*remux.Track) error {
 
 // WriteSample implements remux.Sink.
 func (p *Publication) WriteSample(s *remux.Sample) error {
+	if p.grp != nil {
+		return p.grp.writeSample(s)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.endErr != nil {
@@ -222,6 +233,10 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 // playlist at once; otherwise the stream waits ReconnectWindow for a new
 // Publish on the same name before it ends.
 func (p *Publication) End(clean bool) {
+	if p.grp != nil {
+		p.grp.end(clean)
+		return
+	}
 	p.mu.Lock()
 	if p.endErr != nil {
 		p.mu.Unlock()
@@ -230,12 +245,17 @@ func (p *Publication) End(clean bool) {
 	p.finishLocked()
 	p.endErr = ErrEnded
 	close(p.done)
+	p.endMembersLocked()
 	p.mu.Unlock()
 	p.s.detach(p, clean)
 }
 
 // terminate ends the publication on the Manager's behalf (takeover, Kick, Close).
 func (p *Publication) terminate(cause error) {
+	if p.grp != nil {
+		p.grp.terminate(cause)
+		return
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.endErr != nil {
@@ -244,6 +264,14 @@ func (p *Publication) terminate(cause error) {
 	p.finishLocked()
 	p.endErr = cause
 	close(p.done)
+	p.endMembersLocked()
+}
+
+// endMembersLocked ends a group's member publications with the group's.
+func (p *Publication) endMembersLocked() {
+	if p.group != nil {
+		p.group.endMembersLocked(p.endErr)
+	}
 }
 
 // finishLocked closes the segment in progress with what is staged.
@@ -268,12 +296,14 @@ func (p *Publication) fail(err error) error {
 	if errors.Is(err, ErrTakenOver) || errors.Is(err, ErrClosed) {
 		p.endErr = err
 		close(p.done)
+		p.endMembersLocked()
 		return err
 	}
 	p.log.Error().Err(err).Msg("segmenter failed; publication ended")
 	p.finishLocked()
 	p.endErr = fmt.Errorf("hls segmenter: %w", err)
 	close(p.done)
+	p.endMembersLocked()
 	p.s.detach(p, false) // lock order: Publication.mu, then stream.mu
 	return p.endErr
 }

@@ -45,6 +45,7 @@ type segment struct {
 	dur         time.Duration
 	pdt         time.Time
 	disc        bool
+	gap         bool         // EXT-X-GAP: no media (obj nil); see group.go
 	init        *initSection // fMP4; nil for MPEG-TS
 	independent bool
 	parts       []*part // LL-HLS

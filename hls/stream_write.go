@@ -205,6 +205,69 @@ func (s *stream) segmentDone(p *Publication, in segmentInput, endNs int64) (int,
 	return s.td, nil
 }
 
+// gapSegment is a segment of the leading rendition that an idle rendition
+// marks as a gap.
+type gapSegment struct {
+	msn int64
+	dur time.Duration
+	pdt time.Time
+}
+
+// closedSince lists the closed segments from msn on.
+func (s *stream) closedSince(msn int64) []gapSegment {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []gapSegment
+	for _, seg := range s.segs {
+		if seg.msn >= msn {
+			out = append(out, gapSegment{seg.msn, seg.dur, seg.pdt})
+		}
+	}
+	return out
+}
+
+// fillGaps appends gap segments (EXT-X-GAP) for the leading rendition's
+// segments lead that this idle rendition lacks, so its media sequence
+// numbers stay those of the other renditions (bis §6.2.4) until its source
+// returns. A rendition that never had a segment is aligned when it starts
+// instead (alignMSN).
+func (s *stream) fillGaps(lead *stream, before int64) {
+	s.mu.Lock()
+	if s.td == 0 || len(s.segs) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	next := s.nextMSN
+	s.mu.Unlock()
+	gaps := lead.closedSince(next)
+	if len(gaps) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.m.cfg.Now()
+	segs := append([]*segment(nil), s.segs...)
+	// Gaps keep the init section of the media before them (a returning
+	// source's new one starts after its discontinuity).
+	init := segs[len(segs)-1].init
+	for _, g := range gaps {
+		if g.msn != s.nextMSN || g.msn >= before || s.open.started {
+			break
+		}
+		pdt := g.pdt
+		if pdt.Before(s.pdtEnd) {
+			pdt = s.pdtEnd
+		}
+		segs = append(segs, &segment{msn: g.msn, dur: g.dur, pdt: pdt, gap: true, init: init, independent: true})
+		s.nextMSN = g.msn + 1
+		s.pdtEnd = pdt.Add(g.dur)
+	}
+	s.segs = segs
+	s.open = openSegment{msn: s.nextMSN}
+	s.slideLocked(now)
+	s.publishLocked()
+}
+
 // setInitTDLocked fills in the target duration of the current init
 // section if it was created before the target duration was fixed. Published
 // objects are immutable, so it is replaced, not modified (playlists refer to
@@ -285,6 +348,9 @@ func (s *stream) slideLocked(now time.Time) {
 	var bits, dur float64
 	peak := 0
 	for _, seg := range s.segs[s.win:] {
+		if seg.gap {
+			continue
+		}
 		sec := seg.dur.Seconds()
 		peak = max(peak, int(float64(seg.size)*8/sec))
 		bits += float64(seg.size) * 8

@@ -38,6 +38,7 @@ type recSample struct {
 	Track    *Track
 	ID, Gen  int
 	DTS, PTS int64
+	Base     int64
 	Key      bool
 	NALUs    [][]byte
 	Payload  []byte
@@ -75,7 +76,7 @@ func (s *recSink) WriteSample(smp *Sample) error {
 		s.t.Errorf("track %d: DTS %d after %d", smp.Track.ID, smp.DTS, last)
 	}
 	s.lastDTS[smp.Track.ID] = smp.DTS
-	r := recSample{Track: smp.Track, ID: smp.Track.ID, Gen: smp.Track.Generation, DTS: smp.DTS, PTS: smp.PTS, Key: smp.Key,
+	r := recSample{Track: smp.Track, ID: smp.Track.ID, Gen: smp.Track.Generation, DTS: smp.DTS, PTS: smp.PTS, Base: smp.Base, Key: smp.Key,
 		Payload: bytes.Clone(smp.Payload)}
 	for _, n := range smp.NALUs {
 		r.NALUs = append(r.NALUs, bytes.Clone(n))

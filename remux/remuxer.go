@@ -480,7 +480,7 @@ func (r *Remuxer) emitVideo(st *trackState, t timing, key bool, nalus [][]byte, 
 		pts = moved
 	}
 	dts = moved
-	r.sample = Sample{Track: st.track, DTS: dts, PTS: pts, Key: key}
+	r.sample = Sample{Track: st.track, DTS: dts, PTS: pts, Key: key, Base: r.clock.base}
 	if len(nalus) > 0 {
 		r.sample.NALUs = nalus
 	} else {
@@ -519,7 +519,7 @@ func (r *Remuxer) emitAudio(st *trackState, t timing, payload []byte) error {
 	if !ok {
 		return nil
 	}
-	r.sample = Sample{Track: st.track, DTS: dts, PTS: dts, Key: true, Payload: payload}
+	r.sample = Sample{Track: st.track, DTS: dts, PTS: dts, Key: true, Payload: payload, Base: r.clock.base}
 	return r.write()
 }
 

@@ -226,6 +226,12 @@ func TestCommonBaseAndInterleaving(t *testing.T) {
 	if v[0].DTS*44100 != 882*90000 {
 		t.Error("base differs between tracks")
 	}
+	// Sample.Base names the RTMP timestamp that DTS 0 stands for.
+	for _, s := range sink.samples {
+		if s.Base != 1000 {
+			t.Errorf("track %d DTS %d: Base %d, want 1000", s.ID, s.DTS, s.Base)
+		}
+	}
 }
 
 func TestConfigChangeNewGeneration(t *testing.T) {

@@ -169,6 +169,11 @@ type Sample struct {
 	// set, leading temporal delimiters removed), a VP9 frame or superframe,
 	// an Opus packet, FLAC frames, AC-3 / E-AC-3 syncframes, MP3 frames.
 	Payload []byte
+	// Base is the publisher's timestamp, in unwrapped RTMP milliseconds,
+	// that DTS 0 stands for: the same for every sample of a publication.
+	// A sink relating several publications' timelines (publishers sharing
+	// one encoder clock) compares DTS plus Base.
+	Base int64
 }
 
 // Sink receives a publication's tracks and samples from one goroutine.

@@ -49,6 +49,7 @@ func NewApp(cfg Config, log zerolog.Logger) (*App, error) {
 		Retention:       cfg.HLS.Retention,
 		Takeover:        hls.TakeoverPolicy(cfg.HLS.Takeover),
 		MaxStreams:      cfg.HLS.MaxStreams,
+		Groups:          groupRules(cfg.HLS.Groups),
 		Logger:          log, // the manager adds component=hls
 	})
 	if err != nil {
@@ -290,3 +291,12 @@ func metadataMap(md amf.Object) map[string]any {
 
 // StreamName is the public name of the stream (never the secret key).
 func (s *session) StreamName() string { return s.ev.Stream }
+
+// groupRules converts the configured rendition groups.
+func groupRules(gs []GroupConfig) []hls.GroupRule {
+	out := make([]hls.GroupRule, len(gs))
+	for i, g := range gs {
+		out[i] = hls.GroupRule{Renditions: g.Renditions}
+	}
+	return out
+}

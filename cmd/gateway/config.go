@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/livegate/gateway/hls"
 )
 
 // Config is the whole gateway configuration. Every field has a default
@@ -111,6 +113,14 @@ type HLSConfig struct {
 	Retention       time.Duration `yaml:"retention"`
 	Takeover        string        `yaml:"takeover"` // takeover, reject
 	MaxStreams      int           `yaml:"maxStreams"`
+	// Groups serve separate publications as one adaptive ladder.
+	Groups []GroupConfig `yaml:"groups"`
+}
+
+// GroupConfig is one rendition group rule: stream-name patterns with
+// "{stream}" standing for the group's name.
+type GroupConfig struct {
+	Renditions []string `yaml:"renditions"`
 }
 
 // DefaultConfig returns the embedded defaults: the gateway runs on them with no
@@ -138,6 +148,7 @@ func DefaultConfig() Config {
 			Retention:       60 * time.Second,
 			Takeover:        "takeover",
 			MaxStreams:      100,
+			Groups:          []GroupConfig{},
 		},
 		Auth: AuthConfig{
 			Keys:    []KeyConfig{},
@@ -309,6 +320,14 @@ func (c Config) Validate() error {
 	}
 	if c.HLS.MaxStreams < 0 {
 		bad("hls.maxStreams", "must not be negative (0: no limit), got %d", c.HLS.MaxStreams)
+	}
+	if len(c.HLS.Groups) > 0 && c.HLS.Variant == "mpegts" {
+		bad("hls.groups", "rendition groups need hls.variant fmp4 or lowlatency")
+	}
+	for i, g := range c.HLS.Groups {
+		if err := hls.CheckGroupRule(hls.GroupRule{Renditions: g.Renditions}); err != nil {
+			bad(fmt.Sprintf("hls.groups[%d]", i), "%v", err)
+		}
 	}
 	positive("auth.webhook.timeout", c.Auth.Webhook.Timeout)
 	positive("auth.notify.timeout", c.Auth.Notify.Timeout)

@@ -86,6 +86,9 @@ func sharedGateway(t *testing.T, variant string) *App {
 		return a
 	}
 	cfg := testConfig(variant)
+	if variant != "mpegts" {
+		cfg.HLS.Groups = []GroupConfig{groupRule}
+	}
 	app, err := NewApp(cfg, newLogger(cfg.Log, os.Stderr))
 	if err != nil {
 		t.Fatal(err)

@@ -28,6 +28,7 @@ type Segment struct {
 	URI           string
 	PDT           time.Time // zero when the segment has no EXT-X-PROGRAM-DATE-TIME
 	Discontinuity bool
+	Gap           bool   // EXT-X-GAP: the segment has no media
 	Map           string // URI of the EXT-X-MAP in force ("" for none)
 	Parts         []Part
 }
@@ -103,6 +104,8 @@ func ParseMediaPlaylist(b []byte) (*MediaPlaylist, error) {
 			pl.Endlist = true
 		case l == "#EXT-X-DISCONTINUITY":
 			cur.Discontinuity = true
+		case l == "#EXT-X-GAP":
+			cur.Gap = true
 		case tag == "#EXT-X-SERVER-CONTROL":
 			a := attrs(val)
 			pl.CanBlockReload = a["CAN-BLOCK-RELOAD"] == "YES"

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livegate/gateway/hls/hlstest"
+)
+
+// Rendition groups end to end: one ffmpeg process publishes two renditions
+// of one source (one encoder clock) as two RTMP streams, <name>_ghi and
+// <name>_glo, which the shared gateways' group rule serves as one ladder
+// at /live/<name>/.
+
+// groupRule is the rendition group rule of the shared fMP4 gateways.
+var groupRule = GroupConfig{Renditions: []string{"{stream}_ghi", "{stream}_glo"}}
+
+// groupClips encodes, once per process, 640x360 and 320x240 renditions of
+// one source in one ffmpeg run: H.264 with B-frames and a 1 s GOP, AAC.
+func groupClips(t *testing.T) (hi, lo string) {
+	t.Helper()
+	requireTool(t, "ffmpeg")
+	clip(t, 1) // makes clips.dir
+	clips.Lock()
+	defer clips.Unlock()
+	hi, lo = filepath.Join(clips.dir, "group-hi.flv"), filepath.Join(clips.dir, "group-lo.flv")
+	if _, ok := clips.paths["group"]; ok {
+		return hi, lo
+	}
+	x264 := []string{"-t", "6", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-keyint_min", "30",
+		"-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-b:a", "96k"}
+	args := []string{"-hide_banner", "-loglevel", "error", "-y",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+		"-filter_complex", "[0:v]split=2[hi][v];[v]scale=320:240[lo]",
+		"-map", "[hi]", "-map", "1:a"}
+	args = append(args, x264...)
+	args = append(args, "-b:v", "900k", "-f", "flv", hi, "-map", "[lo]", "-map", "1:a")
+	args = append(args, x264...)
+	args = append(args, "-b:v", "300k", "-f", "flv", lo)
+	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
+		t.Fatalf("encode group clips: %v\n%s", err, out)
+	}
+	clips.paths["group"] = hi
+	return hi, lo
+}
+
+// publishGroup has one ffmpeg process send hi and lo (loops times each, in
+// real time) to stream_ghi and stream_glo.
+func publishGroup(t *testing.T, ctx context.Context, gw *App, stream string, loops int) *exec.Cmd {
+	t.Helper()
+	hi, lo := groupClips(t)
+	loop := fmt.Sprint(loops - 1)
+	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error",
+		"-stream_loop", loop, "-re", "-i", hi, "-stream_loop", loop, "-re", "-i", lo,
+		"-map", "0", "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_ghi"),
+		"-map", "1", "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_glo"))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() && stderr.Len() > 0 {
+			t.Logf("ffmpeg stderr: %s", stderr.String())
+		}
+	})
+	return cmd
+}
+
+// TestE2EGroup: ffprobe decodes both renditions and the audio of a group
+// with the sources' exact timestamps, and the renditions' segments line up.
+func TestE2EGroup(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "ffmpeg", "ffprobe")
+	requireEncoder(t, "libx264")
+	hi, lo := groupClips(t)
+	for _, variant := range []string{"fmp4", "lowlatency"} {
+		t.Run(variant, func(t *testing.T) {
+			t.Parallel()
+			gw := sharedGateway(t, variant)
+			stream := uniqueStream("group")
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			cmd := publishGroup(t, ctx, gw, stream, 1)
+
+			mv, body := waitMultivariant(t, gw, stream, 10*time.Second)
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("ffmpeg: %v", err)
+			}
+			waitEnded(t, gw, "live", stream)
+			// The final multivariant playlist has both renditions.
+			mv, body = waitMultivariant(t, gw, stream, time.Second)
+			t.Logf("multivariant playlist:\n%s", body)
+			res := map[string]string{}
+			for _, v := range mv.Variants {
+				res[v.URI] = v.Resolution
+				if v.Audio != "audio" || len(v.Codecs) != 2 || !strings.HasPrefix(v.Codecs[0], "avc1.") || !strings.HasPrefix(v.Codecs[1], "mp4a.40.2") {
+					t.Errorf("variant %s: AUDIO %q CODECS %v", v.URI, v.Audio, v.Codecs)
+				}
+			}
+			if res["v_ghi.m3u8"] != "640x360" || res["v_glo.m3u8"] != "320x240" || len(res) != 2 {
+				t.Errorf("variants %v, want v_ghi.m3u8 640x360 and v_glo.m3u8 320x240", res)
+			}
+			if len(mv.Renditions) != 1 || mv.Renditions[0].URI == nil || *mv.Renditions[0].URI != "audio.m3u8" {
+				t.Errorf("audio rendition group:\n%s", body)
+			}
+
+			base := httpURL(gw, "live/"+stream+"/")
+			for name, src := range map[string]string{"v_ghi.m3u8": hi, "v_glo.m3u8": lo} {
+				want, _ := probePackets(t, src)
+				got, _ := probePackets(t, base+name)
+				compareTimestamps(t, want, got, 0.002)
+				if errs := decodeErrors(t, base+name); errs != "" {
+					t.Errorf("%s: decode errors: %s", name, errs)
+				}
+			}
+			_, wantAudio := probePackets(t, hi)
+			_, gotAudio := probePackets(t, base+"audio.m3u8")
+			if d := len(gotAudio) - len(wantAudio); d < -2 || d > 2 {
+				t.Errorf("audio.m3u8 has %d packets, the source %d", len(gotAudio), len(wantAudio))
+			}
+
+			// Same media sequence numbers, same boundaries.
+			pls := map[string]*hlstest.MediaPlaylist{}
+			for _, name := range []string{"v_ghi.m3u8", "v_glo.m3u8", "audio.m3u8"} {
+				_, _, b := httpGet(t, base+name)
+				pl, err := hlstest.ParseMediaPlaylist(b)
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", name, err, b)
+				}
+				pls[name] = pl
+			}
+			a, b := pls["v_ghi.m3u8"], pls["v_glo.m3u8"]
+			if a.MediaSequence != b.MediaSequence || len(a.Segments) != len(b.Segments) || len(a.Segments) < 5 {
+				t.Fatalf("renditions not aligned: MSN %d/%d, %d/%d segments", a.MediaSequence, b.MediaSequence, len(a.Segments), len(b.Segments))
+			}
+			for i := range a.Segments {
+				if d := a.Segments[i].Duration - b.Segments[i].Duration; d > time.Millisecond || d < -time.Millisecond {
+					t.Errorf("segment %d: %v vs %v", a.Segments[i].MSN, a.Segments[i].Duration, b.Segments[i].Duration)
+				}
+			}
+			if au := pls["audio.m3u8"]; au.MediaSequence != a.MediaSequence || len(au.Segments) != len(a.Segments) {
+				t.Errorf("audio not aligned: MSN %d, %d segments", au.MediaSequence, len(au.Segments))
+			}
+		})
+	}
+}
+
+// TestE2EBrowserGroup: hls.js in Chromium plays a group and switches
+// between its renditions both ways.
+func TestE2EBrowserGroup(t *testing.T) {
+	t.Parallel()
+	requireBrowser(t)
+	requireEncoder(t, "libx264")
+	gw := sharedGateway(t, "fmp4")
+	stream := uniqueStream("browser-group")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	publishGroup(t, ctx, gw, stream, 5)
+	mv, body := waitMultivariant(t, gw, stream, 10*time.Second)
+	waitFor(5*time.Second, func() bool {
+		mv, body = waitMultivariant(t, gw, stream, time.Second)
+		return len(mv.Variants) == 2
+	})
+	if len(mv.Variants) != 2 {
+		t.Fatalf("%d variants, want 2:\n%s", len(mv.Variants), body)
+	}
+	raw, err := runPlayerExpr(ctx, t, httpURL(gw, "live/"+stream+"/"), ladderExpr, 16*time.Second)
+	if err != nil {
+		t.Fatalf("player: %v", err)
+	}
+	checkLadderPlayed(t, raw)
+}

@@ -17,7 +17,7 @@ import (
 // carry and how a remux.Track becomes a container codec description. Adding
 // a codec means: a case in carries, checkTrack, the three builders below,
 // sampleFraming and defaultSampleDuration (and patchInit when mediacommon
-// writes a configuration box with fixed values).
+// writes a configuration box with fixed values or leaves a box out).
 
 // carries reports whether variant v can carry codec c. A track the variant
 // cannot carry is left out of the publication (logged once) and the rest is served.
@@ -36,11 +36,16 @@ func carries(v Variant, c remux.Codec) bool {
 	case remux.CodecAV1, remux.CodecVP9, remux.CodecFLAC:
 		// No MPEG-TS mapping HLS clients implement: fMP4 only.
 		return v.isFMP4()
-	case remux.CodecAC3, remux.CodecEAC3, remux.CodecMP3:
-		// mediacommon v2.9.5's MPEG-TS writer has them, but its MPEG-1
-		// audio track claims to be video (PCR, random access) and refuses
-		// MPEG-2 rates, and AC-3 / E-AC-3 in TS only plays in Safari: the
-		// fMP4 variants carry them, MPEG-TS leaves them out.
+	case remux.CodecMP3:
+		// MPEG-TS: ITU-T H.222.0 MPEG audio (see tsMuxer.writeMPEGAudio).
+		// Chromium's MSE takes MP3 only as audio/mpeg, never in MP4, so
+		// hls.js plays MP3 from TS (it demuxes it into an audio/mpeg
+		// buffer) and not from fMP4; ffmpeg plays both. Both carry it.
+		return true
+	case remux.CodecAC3, remux.CodecEAC3:
+		// mediacommon v2.9.5's MPEG-TS writer has them, but AC-3 / E-AC-3
+		// in TS only plays in Safari: the fMP4 variants carry them, MPEG-TS
+		// leaves them out.
 		return v.isFMP4()
 	}
 	return false
@@ -81,10 +86,20 @@ func checkTrack(t *remux.Track) error {
 		if t.ChannelCount <= 0 {
 			return fmt.Errorf("opus track %d: missing channel count", t.ID)
 		}
-		if t.Opus != nil && t.Opus.MappingFamily != 0 {
-			// mediacommon writes a mapping-family-0 dOps (RFC 7845 §5.1.1.1:
-			// mono or stereo only); a multichannel mapping would be lost.
-			return fmt.Errorf("opus track %d: channel mapping family %d not supported", t.ID, t.Opus.MappingFamily)
+		if c := t.Opus; c != nil {
+			switch c.MappingFamily {
+			case 0:
+			case 1:
+				// RFC 7845 §5.1.1.2: Vorbis channel order, 1 to 8 channels;
+				// patchInit writes the mapping table into dOps.
+				if c.ChannelCount < 1 || c.ChannelCount > 8 || len(c.ChannelMapping) != c.ChannelCount || c.StreamCount == 0 {
+					return fmt.Errorf("opus track %d: invalid channel mapping for %d channels", t.ID, c.ChannelCount)
+				}
+			default:
+				// Family 255 (and the Ambisonics families 2 and 3) leave the
+				// speaker layout undefined: HLS clients cannot render them.
+				return fmt.Errorf("opus track %d: channel mapping family %d not supported", t.ID, c.MappingFamily)
+			}
 		}
 	case remux.CodecAV1:
 		if len(t.AV1SequenceHeader) == 0 {
@@ -161,10 +176,14 @@ func fmp4Codec(t *remux.Track) (mp4codecs.Codec, error) {
 		c := t.EAC3
 		return &mp4codecs.EAC3{
 			SampleRate:   c.SampleRate,
-			ChannelCount: c.ChannelCount(),
+			ChannelCount: t.ChannelCount,                   // dependent substreams' channels included
 			DataRate:     uint16(min(c.DataRate, 1<<13-1)), // 13-bit field (TS 102 366 F.6.2.2)
 			Acmod:        c.Acmod,
 			LfeOn:        c.LfeOn,
+			// TS 102 366 F.6.2.14-15: the dependent substreams of
+			// independent substream 0 and the channel locations they add.
+			NumDepSub: c.NumDepSub,
+			ChanLoc:   c.ChanLoc,
 		}, nil
 	case remux.CodecMP3:
 		return &mp4codecs.MPEG1Audio{SampleRate: t.SampleRate, ChannelCount: t.ChannelCount}, nil
@@ -181,6 +200,8 @@ func tsCodec(t *remux.Track) (tscodecs.Codec, error) {
 		return &tscodecs.H265{}, nil
 	case remux.CodecAAC:
 		return &tscodecs.MPEG4Audio{Config: *t.AAC}, nil
+	case remux.CodecMP3:
+		return &tscodecs.MPEG1Audio{}, nil
 	}
 	return nil, fmt.Errorf("codec %v cannot be carried in MPEG-TS", t.Codec)
 }
@@ -214,9 +235,17 @@ func codecString(t *remux.Track) string {
 	case remux.CodecEAC3:
 		return "ec-3"
 	case remux.CodecMP3:
-		// MP4 Registration Authority: object type 0x40 (MPEG-4 audio),
-		// audio object type 34 (MPEG-1/2 Layer III), the form browsers and
-		// Apple accept for MP3 in fMP4.
+		// "mp4a.40.34" (MPEG-4 audio object type 34, Layer III) rather
+		// than the RFC 6381 form of the esds object type, "mp4a.6B"
+		// (0x6B, MPEG-1 audio) or "mp4a.69" (0x69, MPEG-2 audio), for the
+		// TS and fMP4 variants alike: ffmpeg's HLS muxer and Wowza
+		// (hls.js#849) write it, and hls.js 1.7 knows only it (its
+		// utils/codecs.ts maps it to the audio/mpeg SourceBuffer it
+		// demuxes MP3 into), while Chromium's MediaSource.isTypeSupported
+		// refuses all three in audio/mp4, so with "mp4a.6B" hls.js drops
+		// the variant (manifestIncompatibleCodecsError). Chromium cannot
+		// play MP3 in fMP4 whatever the string: hls.js plays MP3 from the
+		// MPEG-TS variant.
 		return "mp4a.40.34"
 	default:
 		return ""

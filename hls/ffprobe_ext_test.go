@@ -143,7 +143,22 @@ type extEncode struct {
 	args    []string // ffmpeg output arguments
 	file    string
 	codec   string // ffprobe codec_name
+	layout  string // ffprobe "channels,channel_layout" when checked
 	build   func(t *testing.T, b []byte) (*remux.Track, []extFrame)
+}
+
+// buildOpus reads an Ogg Opus file (RFC 7845 §3: OpusHead, OpusTags, then
+// audio packets).
+func buildOpus(t *testing.T, b []byte) (*remux.Track, []extFrame) {
+	pk := readOgg(t, b)
+	tr := must(remux.NewOpusTrack(must(remux.ParseOpusHead(pk[0]))))
+	var frames []extFrame
+	var pts int64
+	for _, p := range pk[2:] {
+		frames = append(frames, extFrame{pts: pts, key: true, payload: p})
+		pts += opusSamples(p)
+	}
+	return tr, frames
 }
 
 func extEncodes() []extEncode {
@@ -194,19 +209,12 @@ func extEncodes() []extEncode {
 					ColourPrimaries: 2, TransferCharacteristics: 2, MatrixCoefficients: 2}, w, h))
 				return tr, frames
 			}},
-		{name: "Opus", encoder: "libopus", file: "a.ogg", codec: "opus",
-			args: cat(audio, []string{"-c:a", "libopus", "-b:a", "64k", "-f", "ogg"}),
-			build: func(t *testing.T, b []byte) (*remux.Track, []extFrame) {
-				pk := readOgg(t, b)
-				tr := must(remux.NewOpusTrack(must(remux.ParseOpusHead(pk[0]))))
-				var frames []extFrame
-				var pts int64
-				for _, p := range pk[2:] { // OpusHead, OpusTags
-					frames = append(frames, extFrame{pts: pts, key: true, payload: p})
-					pts += opusSamples(p)
-				}
-				return tr, frames
-			}},
+		{name: "Opus", encoder: "libopus", file: "a.ogg", codec: "opus", layout: "2,stereo",
+			args: cat(audio, []string{"-c:a", "libopus", "-b:a", "64k", "-f", "ogg"}), build: buildOpus},
+		// RFC 7845 §5.1.1.2 channel mapping family 1: 4 streams, 2 coupled.
+		{name: "Opus 5.1", encoder: "libopus", file: "a.ogg", codec: "opus", layout: "6,5.1",
+			args:  cat(audio, []string{"-ac", "6", "-c:a", "libopus", "-mapping_family", "1", "-b:a", "256k", "-f", "ogg"}),
+			build: buildOpus},
 		{name: "FLAC", encoder: "flac", file: "a.ogg", codec: "flac",
 			args: cat(audio, []string{"-c:a", "flac", "-f", "ogg"}),
 			build: func(t *testing.T, b []byte) (*remux.Track, []extFrame) {
@@ -318,6 +326,7 @@ func TestFFprobeExtCodecs(t *testing.T) {
 					p.End(true)
 					out := t.TempDir()
 					pl := writeStream(t, m, out)
+					requireServedInitPatched(t, out, pl.Segments[0].Map, tr)
 					if !pl.IndependentSegments {
 						t.Error("no INDEPENDENT-SEGMENTS")
 					}
@@ -327,6 +336,9 @@ func TestFFprobeExtCodecs(t *testing.T) {
 						}
 					}
 					checkDecodes(t, filepath.Join(out, MediaPlaylistName), e.codec, frames)
+					if e.layout != "" {
+						checkLayout(t, filepath.Join(out, MediaPlaylistName), e.layout)
+					}
 				})
 			}
 		})
@@ -368,6 +380,25 @@ func checkDecodes(t *testing.T, m3u8, codec string, frames []extFrame) {
 	for i := range pts {
 		if pts[i]-pts[0] != frames[i].pts-frames[0].pts {
 			t.Fatalf("packet %d: pts %d, want %d (+%d)", i, pts[i], frames[i].pts, pts[0]-frames[0].pts)
+		}
+	}
+}
+
+// checkLayout checks ffprobe's "channels,channel_layout" of every audio
+// stream of a local playlist.
+func checkLayout(t *testing.T, m3u8, want string) {
+	t.Helper()
+	b, err := exec.Command("ffprobe", "-v", "error", "-select_streams", "a",
+		"-show_entries", "stream=channels,channel_layout", "-of", "csv=p=0", m3u8).CombinedOutput()
+	// One line per stream, repeated for the HLS program.
+	lines := strings.Fields(string(b))
+	if err != nil || len(lines) == 0 {
+		t.Fatalf("ffprobe: %v\n%s", err, b)
+	}
+	for _, l := range lines {
+		if l != want {
+			t.Errorf("ffprobe channels,channel_layout: %q, want %s", b, want)
+			return
 		}
 	}
 }

@@ -43,7 +43,7 @@ func (m *fmp4Muxer) begin(tracks []*trackState, timing *trackState) ([]byte, err
 		m.buf = make([]byte, 0, nextBufCap(m.last))
 	}
 	out := w.Bytes()
-	patchInit(out, tracks)
+	out = patchInit(out, tracks)
 	return out, nil
 }
 

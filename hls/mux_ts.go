@@ -8,9 +8,9 @@ import (
 	"github.com/livegate/gateway/remux"
 )
 
-// tsAudioBatch is how many AAC frames go into one PES packet. One PES per
-// frame costs a PES header and a padded TS packet per ~23 ms (and, for
-// audio-only streams, a PAT/PMT per frame because every audio PES is a
+// tsAudioBatch is how many AAC or MP3 frames go into one PES packet. One
+// PES per frame costs a PES header and a padded TS packet per ~23 ms (and,
+// for audio-only streams, a PAT/PMT per frame because every audio PES is a
 // random access point on the PCR PID).
 const tsAudioBatch = 5
 
@@ -96,7 +96,7 @@ func (m *tsMuxer) write(t *trackState, dts, pts int64, key bool, s *remux.Sample
 		if err := m.w.WriteH265(t.ts, pts, dts, m.au); err != nil {
 			return fmt.Errorf("write H265: %w", err)
 		}
-	case remux.CodecAAC:
+	case remux.CodecAAC, remux.CodecMP3:
 		t.stage(dts, pts, key, s)
 		if len(t.entries) >= tsAudioBatch {
 			return m.flushAudio(t)
@@ -109,18 +109,41 @@ func (m *tsMuxer) flushAudio(t *trackState) error {
 	if len(t.entries) == 0 {
 		return nil
 	}
-	m.aus = m.aus[:0]
-	for _, e := range t.entries {
-		m.aus = append(m.aus, t.data[e.off:e.off+e.size])
-	}
 	e0 := t.entries[0]
 	pts90 := (e0.dts + int64(e0.cto)) * remux.VideoClockRate / t.clock
-	err := m.w.WriteMPEG4Audio(t.ts, pts90, m.aus)
+	var err error
+	if t.src.Codec == remux.CodecMP3 {
+		err = m.writeMPEGAudio(t, pts90)
+	} else {
+		m.aus = m.aus[:0]
+		for _, e := range t.entries {
+			m.aus = append(m.aus, t.data[e.off:e.off+e.size])
+		}
+		err = m.w.WriteMPEG4Audio(t.ts, pts90, m.aus)
+	}
 	t.entries, t.data = t.entries[:0], t.data[:0]
 	if err != nil {
-		return fmt.Errorf("write AAC: %w", err)
+		return fmt.Errorf("write %v: %w", t.src.Codec, err)
 	}
 	return nil
+}
+
+// writeMPEGAudio writes the staged frames of an MP3 track as one PES: an
+// MPEG audio PES payload is the frames back to back (ITU-T H.222.0 §2.4.3.7),
+// and they are contiguous in t.data.
+//
+// mediacommon v2.9.5's WriteMPEG1Audio is not used: it copies the frames,
+// and it fails (fatally for the publication) on a first frame it cannot
+// parse, on Layer I and on the MPEG-2 "lower sampling frequencies" (16,
+// 22.05, 24 kHz) that the ingest accepts. The writer's plain audio PES path
+// (WriteAC3, which checks nothing) writes them as they are. The PMT says
+// stream type 0x03 (ISO/IEC 11172-3) for every MPEG audio track, where
+// H.222.0 Table 2-34 has 0x04 for the MPEG-2 rates; mediacommon cannot
+// write 0x04, and ffmpeg and hls.js treat both alike, reading the version
+// from each frame header.
+func (m *tsMuxer) writeMPEGAudio(t *trackState, pts90 int64) error {
+	first, last := t.entries[0], t.entries[len(t.entries)-1]
+	return m.w.WriteAC3(t.ts, pts90, t.data[first.off:last.off+last.size])
 }
 
 func (m *tsMuxer) fragment(int64, bool) (fragResult, error) {

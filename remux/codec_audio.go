@@ -265,6 +265,15 @@ type EAC3Config struct {
 	// DataRate is the data rate in kbit/s computed from the first frame.
 	// Not part of the stream's identity (SameStream).
 	DataRate int
+	// NumDepSub is the number of dependent substreams (strmtyp 1) that
+	// follow the independent substream in each frame (TS 102 366 F.6.2.14).
+	NumDepSub uint8
+	// ChanLoc is the dec3 chan_loc of those dependent substreams: the
+	// channel locations they add to the independent substream's, one bit
+	// each (TS 102 366 Table F.6.1: 1 Lc/Rc pair, 2 Lrs/Rrs pair, 4 Cs,
+	// 8 Ts, 16 Lsd/Rsd pair, 32 Lw/Rw pair, 64 Lvh/Rvh pair, 128 Cvh,
+	// 256 LFE2).
+	ChanLoc uint16
 }
 
 // ParseEAC3Frame reads the configuration of the E-AC-3 syncframe at the
@@ -298,10 +307,24 @@ func (c EAC3Config) SameStream(o EAC3Config) bool {
 	return c == o
 }
 
-// ChannelCount returns the channel count, the LFE channel included.
+// ChannelCount returns the channel count, the LFE channel included, and
+// the channels the dependent substreams add (ChanLoc: pairs count 2).
 func (c EAC3Config) ChannelCount() int {
-	return eac3.SyncInfo{Acmod: c.Acmod, Lfeon: c.LfeOn}.ChannelCount()
+	n := eac3.SyncInfo{Acmod: c.Acmod, Lfeon: c.LfeOn}.ChannelCount()
+	for bit := range 9 {
+		if c.ChanLoc&(1<<bit) != 0 {
+			n++
+			if eac3ChanLocPairs&(1<<bit) != 0 {
+				n++
+			}
+		}
+	}
+	return n
 }
+
+// eac3ChanLocPairs are the chan_loc bits that stand for a pair of channels
+// (TS 102 366 Table F.6.1).
+const eac3ChanLocPairs = 1<<0 | 1<<1 | 1<<4 | 1<<5 | 1<<6
 
 // NewEAC3Track builds an E-AC-3 audio track; the clock rate is the sample rate.
 func NewEAC3Track(c EAC3Config) (*Track, error) {

@@ -391,6 +391,8 @@ func (d *Demuxer) Audio(ts uint32, body []byte) error {
 		return d.audioAAC(d.audioTrack(legacySource), ts, body)
 	case soundFormatExHeader:
 		return d.audioEnhanced(ts, body)
+	case soundFormatMP3, soundFormatMP38k:
+		return d.audioMP3(d.audioTrack(legacySource), ts, format, body[1:])
 	}
 	d.dropUnsupported()
 	if !d.soundFormatSeen[format] {
@@ -412,6 +414,13 @@ func (d *Demuxer) audioAAC(st *audioState, ts uint32, body []byte) error {
 	case aacPacketSequenceHeader:
 		return d.aacConfig(st, body[2:])
 	case aacPacketRaw:
+		if cur := d.r.Track(remux.KindAudio, st.source); cur != nil && cur.Codec != remux.CodecAAC {
+			// A switch from MP3 back to AAC comes with a new
+			// AudioSpecificConfig; until then the frames cannot be used.
+			d.dropMalformed("audio", fmt.Errorf("%w: AAC frame but track %d is configured as %v",
+				ErrCodecMismatch, st.source, cur.Codec))
+			return nil
+		}
 		return d.aacFrame(st, ts, 0, body[2:])
 	}
 	d.dropMalformed("audio", fmt.Errorf("%w: AACPacketType %d", ErrPacketType, body[1]))

@@ -206,8 +206,8 @@ func TestDemuxerDropsAndLogs(t *testing.T) {
 	f.video(t, 0, []byte{0x12, 0, 0})                             // again: logged once
 	f.video(t, 0, []byte{0x90, 'v', 'p', '0', '8', 0})            // E-RTMP VP8: unsupported
 	f.video(t, 0, []byte{0x91, 'v', 'p', '0', '8', 0})            // again: logged once
-	f.audio(t, 0, []byte{0x2f, 0xff})                             // MP3
-	f.audio(t, 0, []byte{0x2f, 0xff})                             // MP3 again
+	f.audio(t, 0, []byte{0x6f, 0xff})                             // Nellymoser
+	f.audio(t, 0, []byte{0x6f, 0xff})                             // Nellymoser again
 	f.audio(t, 0, []byte{0x9c, 'O', 'p', 'u', 's'})               // E-RTMP reserved AudioPacketType
 	f.audio(t, 0, aacTag(0, []byte{0x12}))                        // truncated AudioSpecificConfig
 	f.audio(t, 0, []byte{0xaf})                                   // truncated AAC packet
@@ -257,11 +257,11 @@ func TestDemuxerMetadata(t *testing.T) {
 
 func TestDemuxerMetadataUnsupportedCodecsNotAwaited(t *testing.T) {
 	f := newFixture(t)
-	if err := f.d.Metadata(map[string]any{"videocodecid": 7.0, "audiocodecid": 2.0, "framerate": "x"}); err != nil {
+	if err := f.d.Metadata(map[string]any{"videocodecid": 7.0, "audiocodecid": 6.0, "framerate": "x"}); err != nil {
 		t.Fatal(err)
 	}
 	f.video(t, 0, videoTag(1, 7, 0, 0, x264Record))
-	if len(f.sink.sets) != 1 { // MP3 is not supported: nothing to wait for
+	if len(f.sink.sets) != 1 { // Nellymoser is not supported: nothing to wait for
 		t.Fatalf("%d SetTracks", len(f.sink.sets))
 	}
 }

@@ -3,8 +3,9 @@
 // specification v10.1 annex E, and Enhanced RTMP v2) and drives a
 // remux.Remuxer with them.
 //
-// Legacy FLV: AVC (codec id 7), HEVC under the unofficial codec id 12, and
-// AAC. Enhanced RTMP (veovera E-RTMP v2): the ExVideoTagHeader and
+// Legacy FLV: AVC (codec id 7), HEVC under the unofficial codec id 12,
+// AAC, and MP3 (SoundFormat 2 and 14, configured by the frame headers;
+// MPEG-2.5 rates are dropped). Enhanced RTMP (veovera E-RTMP v2): the ExVideoTagHeader and
 // ExAudioTagHeader with FourCC codecs (avc1, hvc1, av01, vp09; mp4a, Opus,
 // fLaC, ac-3, ec-3, .mp3), every packet type (sequence start and end, coded
 // frames with or without composition time, metadata with colorInfo,

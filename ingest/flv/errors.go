@@ -38,4 +38,7 @@ var (
 	// ErrColorInfo: an E-RTMP Metadata frame that is not AMF0 name/value
 	// pairs.
 	ErrColorInfo = errors.New("flv: invalid video metadata")
+	// ErrMPEGAudio: an MP3 message (legacy SoundFormat 2 or E-RTMP .mp3)
+	// that does not start with a usable MPEG audio frame header.
+	ErrMPEGAudio = errors.New("flv: invalid MPEG audio frame header")
 )

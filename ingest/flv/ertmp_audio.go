@@ -123,7 +123,8 @@ func (d *Demuxer) exAudioConfig(st *audioState, codec remux.Codec, b []byte) err
 	return d.setAudioTrack(st, t)
 }
 
-// exAudioFrame handles E-RTMP audio CodedFrames.
+// exAudioFrame handles E-RTMP audio CodedFrames, and legacy MP3 frames,
+// which are laid out the same way.
 func (d *Demuxer) exAudioFrame(st *audioState, ts, nano uint32, codec remux.Codec, b []byte) error {
 	if len(b) == 0 {
 		d.dropMalformed("audio", fmt.Errorf("%w: empty %v frame", ErrTruncated, codec))
@@ -142,14 +143,11 @@ func (d *Demuxer) exAudioFrame(st *audioState, ts, nano uint32, codec remux.Code
 		}
 	case remux.CodecEAC3:
 		var c remux.EAC3Config
-		if c, _, err = remux.ParseEAC3Frame(b); err == nil && (cur == nil || cur.EAC3 == nil || !cur.EAC3.SameStream(c)) {
+		if c, err = eac3Access(b); err == nil && (cur == nil || cur.EAC3 == nil || !cur.EAC3.SameStream(c)) {
 			t, err = remux.NewEAC3Track(c)
 		}
 	case remux.CodecMP3:
-		var c remux.MPEGAudioConfig
-		if c, _, _, err = remux.ParseMPEGAudioFrame(b); err == nil && (cur == nil || cur.MPEGAudio == nil || *cur.MPEGAudio != c) {
-			t, err = remux.NewMPEGAudioTrack(c)
-		}
+		t, err = mpegAudioTrack(cur, b)
 	}
 	if err != nil {
 		d.dropMalformed("audio", fmt.Errorf("%v frame: %w", codec, err))

@@ -132,7 +132,36 @@ func demuxerSeeds() [][]byte {
 		),
 		encodeMessages(fuzzMsg{0, 0, []byte{0x90, 'h', 'v', 'c', '1'}}, fuzzMsg{1, 0, []byte{0x2f, 1}}),
 		encodeMessages(ertmpSeed()...),
+		encodeMessages(mp3Seed()...),
+		encodeMessages(mp3DropSeed()...),
 	}
+}
+
+// mp3Seed is a legacy FLV publication with MP3 audio whose configuration
+// changes (bitrate only, then sample rate, then MPEG-2 rates), ending with
+// MPEG-2.5 and SoundFormat 14 messages.
+func mp3Seed() []fuzzMsg {
+	return []fuzzMsg{
+		{1, 0, mp3Tag(mp3Joint44)},
+		{0, 0, videoTag(1, 7, 0, 0, x264Record)},
+		{0, 0, videoTag(1, 7, 1, 0, lengthPrefixed(4, idrNAL))},
+		{1, 26, mp3Tag(mp3Joint44, mp3Stereo44)},
+		{0, 40, videoTag(2, 7, 1, 0, lengthPrefixed(4, pNAL))},
+		{1, 78, mp3Tag(mp3Joint48)},
+		{1, 102, mp3Tag(mp3Mono44)},
+		{1, 128, mp3Tag(mp3LSF24)},
+		{1, 152, mp3Tag(mp3MPEG25)},
+		{1, 152, append([]byte{soundFormatMP38k<<4 | 0x02}, mp3MPEG25...)},
+	}
+}
+
+// mp3DropSeed is every dropped legacy MP3 message, then a good one.
+func mp3DropSeed() []fuzzMsg {
+	var msgs []fuzzMsg
+	for _, c := range mp3DropCases {
+		msgs = append(msgs, fuzzMsg{1, 0, c.body})
+	}
+	return append(msgs, fuzzMsg{1, 0, mp3Tag(mp3Joint44)})
 }
 
 // ertmpSeed is an E-RTMP publication touching every packet type: HEVC and

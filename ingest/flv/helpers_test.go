@@ -116,15 +116,18 @@ type recSample struct {
 
 // recSink records what reaches the segmenter side and checks the Sink
 // contract: a sample's track is in the latest SetTracks call and DTS
-// strictly increases per track.
+// strictly increases per track (in time: a new configuration may change
+// the clock rate).
 type recSink struct {
 	t       testing.TB
 	sets    [][]*remux.Track
 	samples []recSample
-	last    map[int]int64
+	last    map[int]lastDTS
 }
 
-func newRecSink(t testing.TB) *recSink { return &recSink{t: t, last: map[int]int64{}} }
+type lastDTS struct{ dts, rate int64 }
+
+func newRecSink(t testing.TB) *recSink { return &recSink{t: t, last: map[int]lastDTS{}} }
 
 func (s *recSink) SetTracks(ts []*remux.Track) error {
 	s.sets = append(s.sets, slices.Clone(ts))
@@ -135,10 +138,11 @@ func (s *recSink) WriteSample(smp *remux.Sample) error {
 	if len(s.sets) == 0 || !slices.Contains(s.sets[len(s.sets)-1], smp.Track) {
 		s.t.Errorf("sample of track %d not in the latest SetTracks", smp.Track.ID)
 	}
-	if l, ok := s.last[smp.Track.ID]; ok && smp.DTS <= l {
-		s.t.Errorf("track %d: DTS %d after %d", smp.Track.ID, smp.DTS, l)
+	rate := int64(smp.Track.ClockRate)
+	if l, ok := s.last[smp.Track.ID]; ok && (l.rate == rate && smp.DTS <= l.dts || l.rate != rate && smp.DTS*l.rate < l.dts*rate) {
+		s.t.Errorf("track %d: DTS %d (clock %d) after %d (clock %d)", smp.Track.ID, smp.DTS, rate, l.dts, l.rate)
 	}
-	s.last[smp.Track.ID] = smp.DTS
+	s.last[smp.Track.ID] = lastDTS{smp.DTS, rate}
 	r := recSample{ID: smp.Track.ID, Gen: smp.Track.Generation, Codec: smp.Track.Codec,
 		DTS: smp.DTS, PTS: smp.PTS, Key: smp.Key, Payload: bytes.Clone(smp.Payload)}
 	for _, n := range smp.NALUs {

@@ -28,7 +28,8 @@ func (d *Demuxer) Metadata(md map[string]any) error {
 		d.r.Announce(remux.KindVideo)
 	}
 	aid, hasAid := metaNumber(md["audiocodecid"])
-	if hasAid && (aid == soundFormatAAC || isFourCC(aid, audioCodecOf)) {
+	// SoundFormat 14 (MP3 8 kHz) is MPEG-2.5, which is dropped: not awaited.
+	if hasAid && (aid == soundFormatAAC || aid == soundFormatMP3 || isFourCC(aid, audioCodecOf)) {
 		audio = true
 		d.r.Announce(remux.KindAudio)
 	}

@@ -211,23 +211,7 @@ func TestGroupSharedClock(t *testing.T) {
 				}
 				f.join("cam_lo", 640, 360, 800, true)
 				names := []string{"v_hi.m3u8", "v_lo.m3u8", "audio.m3u8"}
-				prev := map[string]*hlstest.MediaPlaylist{}
-				f.after = func() {
-					for _, name := range names {
-						o, err := get(t, m, name, nil)
-						if errors.Is(err, ErrNotFound) {
-							continue
-						}
-						if err != nil {
-							t.Fatalf("%s: %v", name, err)
-						}
-						pl := parsePlaylist(t, o)
-						if err := rulesCheck(prev[name], pl, rulesFor(v)); err != nil {
-							t.Fatalf("%s: %v\n%s", name, err, o.Body)
-						}
-						prev[name] = pl
-					}
-				}
+				f.after = watchRenditions(t, m, names, v)
 				if err := f.run(16 * time.Second); err != nil {
 					t.Fatal(err)
 				}

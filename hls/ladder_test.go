@@ -221,6 +221,28 @@ func checkLadder(t *testing.T, m *Manager, v Variant) map[string]*hlstest.MediaP
 	return pls
 }
 
+// watchRenditions returns a function that checks every named media
+// playlist that exists against the playlist rules and its previous version.
+func watchRenditions(t *testing.T, m *Manager, names []string, v Variant) func() {
+	prev := map[string]*hlstest.MediaPlaylist{}
+	return func() {
+		for _, name := range names {
+			o, err := get(t, m, name, nil)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			pl := parsePlaylist(t, o)
+			if err := rulesCheck(prev[name], pl, rulesFor(v)); err != nil {
+				t.Fatalf("%s: %v\n%s", name, err, o.Body)
+			}
+			prev[name] = pl
+		}
+	}
+}
+
 func TestLadder(t *testing.T) {
 	for _, tc := range []struct {
 		v         Variant
@@ -248,24 +270,7 @@ func TestLadder(t *testing.T) {
 				}
 				f := newLadderFeed(t, p)
 				f.reverse, f.audioLead = tc.reverse, tc.audioLead
-				// Watch every rendition's playlist as it changes.
-				prev := map[string]*hlstest.MediaPlaylist{}
-				f.after = func() {
-					for _, name := range ladderNames {
-						o, err := get(t, m, name, nil)
-						if errors.Is(err, ErrNotFound) {
-							continue
-						}
-						if err != nil {
-							t.Fatalf("%s: %v", name, err)
-						}
-						pl := parsePlaylist(t, o)
-						if err := rulesCheck(prev[name], pl, rulesFor(v)); err != nil {
-							t.Fatalf("%s: %v\n%s", name, err, o.Body)
-						}
-						prev[name] = pl
-					}
-				}
+				f.after = watchRenditions(t, m, ladderNames, v)
 				if err := f.run(25 * time.Second); err != nil {
 					t.Fatal(err)
 				}

@@ -24,30 +24,21 @@ var groupRule = GroupConfig{Renditions: []string{"{stream}_ghi", "{stream}_glo"}
 // one source in one ffmpeg run: H.264 with B-frames and a 1 s GOP, AAC.
 func groupClips(t *testing.T) (hi, lo string) {
 	t.Helper()
-	requireTool(t, "ffmpeg")
-	clip(t, 1) // makes clips.dir
-	clips.Lock()
-	defer clips.Unlock()
-	hi, lo = filepath.Join(clips.dir, "group-hi.flv"), filepath.Join(clips.dir, "group-lo.flv")
-	if _, ok := clips.paths["group"]; ok {
-		return hi, lo
-	}
 	x264 := []string{"-t", "6", "-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-keyint_min", "30",
 		"-sc_threshold", "0", "-pix_fmt", "yuv420p", "-c:a", "aac", "-ac", "2", "-b:a", "96k"}
-	args := []string{"-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-		"-filter_complex", "[0:v]split=2[hi][v];[v]scale=320:240[lo]",
-		"-map", "[hi]", "-map", "1:a"}
-	args = append(args, x264...)
-	args = append(args, "-b:v", "900k", "-f", "flv", hi, "-map", "[lo]", "-map", "1:a")
-	args = append(args, x264...)
-	args = append(args, "-b:v", "300k", "-f", "flv", lo)
-	if out, err := exec.Command("ffmpeg", args...).CombinedOutput(); err != nil {
-		t.Fatalf("encode group clips: %v\n%s", err, out)
-	}
-	clips.paths["group"] = hi
-	return hi, lo
+	hi = cachedClip(t, "group-hi.flv", func(out string) []string {
+		args := []string{"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+			"-filter_complex", "[0:v]split=2[hi][v];[v]scale=320:240[lo]",
+			"-map", "[hi]", "-map", "1:a"}
+		args = append(append(args, x264...), "-b:v", "900k", "-f", "flv", out, "-map", "[lo]", "-map", "1:a")
+		return append(append(args, x264...), "-b:v", "300k", "-f", "flv", groupLoPath(out))
+	})
+	return hi, groupLoPath(hi)
 }
+
+// groupLoPath is where groupClips writes the low rendition beside hi.
+func groupLoPath(hi string) string { return filepath.Join(filepath.Dir(hi), "group-lo.flv") }
 
 // publishGroup has one ffmpeg process send hi and lo (loops times each, in
 // real time) to stream_ghi and stream_glo.
@@ -55,25 +46,10 @@ func publishGroup(t *testing.T, ctx context.Context, gw *App, stream string, loo
 	t.Helper()
 	hi, lo := groupClips(t)
 	loop := fmt.Sprint(loops - 1)
-	cmd := exec.CommandContext(ctx, "ffmpeg", "-hide_banner", "-loglevel", "error",
+	return startFFmpeg(t, ctx,
 		"-stream_loop", loop, "-re", "-i", hi, "-stream_loop", loop, "-re", "-i", lo,
 		"-map", "0", "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_ghi"),
 		"-map", "1", "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_glo"))
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-		if t.Failed() && stderr.Len() > 0 {
-			t.Logf("ffmpeg stderr: %s", stderr.String())
-		}
-	})
-	return cmd
 }
 
 // TestE2EGroup: ffprobe decodes both renditions and the audio of a group

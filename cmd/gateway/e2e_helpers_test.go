@@ -133,10 +133,24 @@ var clips struct {
 // testsrc2 at 30 fps, H.264 with B-frames and a 1 s GOP, AAC stereo.
 func clip(t *testing.T, seconds int) string {
 	t.Helper()
+	return cachedClip(t, fmt.Sprintf("clip%ds.flv", seconds), func(out string) []string {
+		return []string{"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
+			"-t", strconv.Itoa(seconds),
+			"-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0",
+			"-pix_fmt", "yuv420p",
+			"-c:a", "aac", "-ac", "2", "-b:a", "96k",
+			"-f", "flv", out}
+	})
+}
+
+// cachedClip runs ffmpeg once per process with the arguments args gives
+// for the output path of name in the clips directory, and returns that path.
+func cachedClip(t *testing.T, name string, args func(out string) []string) string {
+	t.Helper()
 	requireTool(t, "ffmpeg")
 	clips.Lock()
 	defer clips.Unlock()
-	name := fmt.Sprintf("clip%ds.flv", seconds)
 	if p, ok := clips.paths[name]; ok {
 		return p
 	}
@@ -149,16 +163,9 @@ func clip(t *testing.T, seconds int) string {
 		clips.paths = map[string]string{}
 	}
 	p := filepath.Join(clips.dir, name)
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100",
-		"-t", strconv.Itoa(seconds),
-		"-c:v", "libx264", "-preset", "veryfast", "-bf", "2", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0",
-		"-pix_fmt", "yuv420p",
-		"-c:a", "aac", "-ac", "2", "-b:a", "96k",
-		"-f", "flv", p).CombinedOutput()
-	if err != nil {
-		t.Fatalf("encode clip: %v\n%s", err, out)
+	cmd := exec.Command("ffmpeg", append([]string{"-hide_banner", "-loglevel", "error", "-y"}, args(p)...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("encode %s: %v\n%s", name, err, out)
 	}
 	clips.paths[name] = p
 	return p
@@ -168,9 +175,16 @@ func clip(t *testing.T, seconds int) string {
 // running command (its Wait is the caller's).
 func publishFFmpeg(t *testing.T, ctx context.Context, file, url string, extra ...string) *exec.Cmd {
 	t.Helper()
-	args := append([]string{"-hide_banner", "-loglevel", "error", "-re"}, extra...)
-	args = append(args, "-i", file, "-c", "copy", "-f", "flv", url)
-	cmd := exec.CommandContext(ctx, "ffmpeg", args...)
+	args := append([]string{"-re"}, extra...)
+	return startFFmpeg(t, ctx, append(args, "-i", file, "-c", "copy", "-f", "flv", url)...)
+}
+
+// startFFmpeg starts ffmpeg with args (quiet); it returns the running
+// command (its Wait is the caller's). A command still running when the
+// test ends is killed; its stderr is logged if the test failed.
+func startFFmpeg(t *testing.T, ctx context.Context, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, "ffmpeg", append([]string{"-hide_banner", "-loglevel", "error"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {

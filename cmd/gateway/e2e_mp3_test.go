@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -23,40 +22,20 @@ import (
 // sampleRate (22050 Hz gives MPEG-2 "LSF" frames).
 func mp3Clip(t *testing.T, sampleRate int) string {
 	t.Helper()
-	requireTool(t, "ffmpeg")
 	requireEncoder(t, "libmp3lame")
-	clips.Lock()
-	defer clips.Unlock()
-	name := fmt.Sprintf("mp3-%d.flv", sampleRate)
-	if p, ok := clips.paths[name]; ok {
-		return p
-	}
-	if clips.dir == "" {
-		d, err := os.MkdirTemp("", "gateway-e2e-")
-		if err != nil {
-			t.Fatal(err)
-		}
-		clips.dir = d
-		clips.paths = map[string]string{}
-	}
 	bitrate := "128k"
 	if sampleRate < 32000 {
 		bitrate = "64k"
 	}
-	p := filepath.Join(clips.dir, name)
-	out, err := exec.Command("ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
-		"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
-		"-f", "lavfi", "-i", "sine=frequency=440:sample_rate="+strconv.Itoa(sampleRate),
-		"-t", "6",
-		"-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
-		"-pix_fmt", "yuv420p",
-		"-c:a", "libmp3lame", "-ac", "2", "-b:a", bitrate,
-		"-f", "flv", p).CombinedOutput()
-	if err != nil {
-		t.Fatalf("encode clip: %v\n%s", err, out)
-	}
-	clips.paths[name] = p
-	return p
+	return cachedClip(t, fmt.Sprintf("mp3-%d.flv", sampleRate), func(out string) []string {
+		return []string{"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25",
+			"-f", "lavfi", "-i", "sine=frequency=440:sample_rate=" + strconv.Itoa(sampleRate),
+			"-t", "6",
+			"-c:v", "libx264", "-preset", "veryfast", "-g", "25", "-keyint_min", "25", "-sc_threshold", "0",
+			"-pix_fmt", "yuv420p",
+			"-c:a", "libmp3lame", "-ac", "2", "-b:a", bitrate,
+			"-f", "flv", out}
+	})
 }
 
 // audioStream returns the codec name, sample rate and channel count of

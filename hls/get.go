@@ -65,14 +65,29 @@ func blockTimeout(td int) time.Duration {
 // held until it is complete (bis §6.2.6: the server MUST NOT send any of a
 // hinted part before it can send all of it).
 func (s *stream) getPart(ctx context.Context, v *snapshot, msn int64, idx int) (*Object, error) {
-	var timer *time.Timer
-	for {
+	return s.await(ctx, v, func(v *snapshot) (*Object, bool, error) {
 		if pt := v.part(msn, idx); pt != nil {
-			return pt.obj, nil
+			return pt.obj, true, nil
 		}
 		if !v.hinted(msn, idx) {
 			// bis §6.2.6: a request for an unknown, unhinted resource SHOULD get 404.
-			return nil, ErrNotFound
+			return nil, true, ErrNotFound
+		}
+		return nil, false, nil
+	}, func(time.Duration) error {
+		return fmt.Errorf("%w: part %d.%d not ready", ErrUnavailable, msn, idx)
+	})
+}
+
+// await calls answer with snapshot v and each newer one until it is done,
+// ctx is done (ctx.Err()) or three target durations pass (unavailable).
+// A request whose ctx is already done gets what v answers, without waiting.
+func (s *stream) await(ctx context.Context, v *snapshot, answer func(v *snapshot) (*Object, bool, error),
+	unavailable func(waited time.Duration) error) (*Object, error) {
+	var timer *time.Timer
+	for {
+		if obj, done, err := answer(v); done {
+			return obj, err
 		}
 		if timer == nil {
 			if err := ctx.Err(); err != nil {
@@ -87,7 +102,7 @@ func (s *stream) getPart(ctx context.Context, v *snapshot, msn int64, idx int) (
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-timer.C:
-			return nil, fmt.Errorf("%w: part %d.%d not ready", ErrUnavailable, msn, idx)
+			return nil, unavailable(blockTimeout(v.td))
 		}
 	}
 }
@@ -155,34 +170,19 @@ func (s *stream) getMediaPlaylist(ctx context.Context, q url.Values) (*Object, e
 	if err := v.tooFarAhead(d); err != nil {
 		return nil, err
 	}
-	var timer *time.Timer
-	for {
-		if !v.hasPlaylist() {
-			return nil, ErrNotFound // freed while waiting
+	return s.await(ctx, v, func(v *snapshot) (*Object, bool, error) {
+		switch {
+		case !v.hasPlaylist():
+			return nil, true, ErrNotFound // freed while waiting
+		case v.ended():
+			return v.full.get(v.renderFull, false), true, nil
+		case v.satisfies(d):
+			return v.playlist(d.skip, true), true, nil
 		}
-		if v.ended() {
-			return v.full.get(v.renderFull, false), nil
-		}
-		if v.satisfies(d) {
-			return v.playlist(d.skip, true), nil
-		}
-		if timer == nil {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			timer = time.NewTimer(blockTimeout(v.td))
-			defer timer.Stop()
-		}
-		select {
-		case <-v.changed:
-			v = s.snap.Load()
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-timer.C:
-			return nil, fmt.Errorf("%w: _HLS_msn=%d _HLS_part=%d not reached in %v",
-				ErrUnavailable, d.msn, d.part, blockTimeout(v.td))
-		}
-	}
+		return nil, false, nil
+	}, func(waited time.Duration) error {
+		return fmt.Errorf("%w: _HLS_msn=%d _HLS_part=%d not reached in %v", ErrUnavailable, d.msn, d.part, waited)
+	})
 }
 
 func (v *snapshot) playlist(skip, blocking bool) *Object {

@@ -284,6 +284,10 @@ func TestGroupLateOutput(t *testing.T) {
 		if n := checkGroupAligned(t, m, "v_hi.m3u8", "v_lo.m3u8", time.Millisecond); n < 4 {
 			t.Errorf("%d aligned segments, want 4 or more", n)
 		}
+		// Nothing came before its first segment: no discontinuity.
+		if lo := parsePlaylist(t, mustGet(t, m, "v_lo.m3u8")); lo.Segments[0].Discontinuity || lo.Segments[0].MSN == 0 {
+			t.Errorf("late rendition's first segment %d: discontinuity %v", lo.Segments[0].MSN, lo.Segments[0].Discontinuity)
+		}
 	})
 }
 

@@ -59,8 +59,10 @@ func (s *stream) beginEpoch(p *Publication, init []byte, media mediaInfo) (endNs
 		s.curInit = in
 	}
 	// RFC 8216 §4.3.2.3 / bis §6.2.1: a change of encoding parameters or
-	// timestamps MUST be signalled with EXT-X-DISCONTINUITY.
-	if len(s.segs) > 0 || s.nextMSN > 0 {
+	// timestamps MUST be signalled with EXT-X-DISCONTINUITY. (A ladder
+	// rendition that joins late starts at the others' sequence number with
+	// nothing before it.)
+	if len(s.segs) > 0 || s.nextMSN > 0 && s.parent == nil {
 		s.nextDisc = true
 	}
 	s.media = media

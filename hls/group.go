@@ -445,13 +445,23 @@ func (g *group) promoteLocked(next *member) {
 	if l.leader == next {
 		return
 	}
-	releaseHeld(next)
 	if prev := l.leader; prev != nil {
 		prev.pub.onOpen = nil
 	}
 	l.leader = next
+	held := next.pub.follow
 	next.pub.follow = nil
 	next.pub.onOpen = l.leaderOpened
+	if held != nil {
+		// What it held back waiting for the old leader goes out under its
+		// own cut rules.
+		for i := range held.held {
+			if err := next.pub.WriteSample(&held.held[i].s); err != nil {
+				next.pub.log.Warn().Err(err).Msg("writing the held samples of a rendition")
+				break
+			}
+		}
+	}
 	for _, o := range l.members {
 		if o == next {
 			continue

@@ -87,6 +87,8 @@ type follower struct {
 	// decided whether to cut before their time (publishers interleave
 	// tracks in any order); at most holdLimit of media.
 	held []heldSample
+	// overdue: the sample being written waited past holdLimit for the leader.
+	overdue bool
 }
 
 type heldSample struct {
@@ -319,10 +321,14 @@ func (f *follower) release(p *Publication, upTo int64, all bool) error {
 	newest := f.held[len(f.held)-1].ns
 	for n < len(f.held) {
 		h := &f.held[n]
-		if !all && h.ns > upTo+int64(time.Millisecond) && newest-h.ns <= int64(holdLimit) {
+		late := h.ns > upTo+int64(time.Millisecond)
+		if !all && late && newest-h.ns <= int64(holdLimit) {
 			break
 		}
-		if err := p.WriteSample(&h.s); err != nil {
+		f.overdue = late && !all
+		err := p.WriteSample(&h.s)
+		f.overdue = false
+		if err != nil {
 			return err
 		}
 		n++
@@ -409,8 +415,15 @@ func (f *follower) due(p *Publication, d int64, key bool) bool {
 	}
 	f.cuts = append(f.cuts[:0], f.cuts[i:]...)
 	ns := ticksToNs(d, c) + int64(time.Millisecond)
-	if !key || len(f.cuts) == 0 || ns < f.cuts[0].ns {
+	if !key {
 		return false
+	}
+	if len(f.cuts) == 0 || ns < f.cuts[0].ns {
+		// The leader has not cut here. One that kept this sample waiting
+		// past holdLimit has stalled or gone (its publisher may be
+		// leaving): cut on this key frame as a leader would, rather than
+		// force a cut without one later.
+		return f.overdue && d-p.segStart+p.timing.estDur()/2 >= p.segTicks
 	}
 	i = 0
 	for i < len(f.cuts) && f.cuts[i].ns <= ns {

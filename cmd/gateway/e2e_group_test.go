@@ -156,3 +156,90 @@ func TestE2EBrowserGroup(t *testing.T) {
 	}
 	checkLadderPlayed(t, raw)
 }
+
+// TestE2EGroupSeparateEncoders: the low rendition comes from another ffmpeg
+// process started 3 s later (its own timestamps, placed by arrival), whose
+// connection is then lost and which comes back: its media playlist lists
+// what it missed as EXT-X-GAP with the high rendition's numbers and
+// durations, and continues after a discontinuity.
+func TestE2EGroupSeparateEncoders(t *testing.T) {
+	t.Parallel()
+	requireTool(t, "ffmpeg", "ffprobe")
+	requireEncoder(t, "libx264")
+	hi, lo := groupClips(t)
+	gw := sharedGateway(t, "lowlatency")
+	stream := uniqueStream("group-sep")
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	hiCmd := startFFmpeg(t, ctx, "-stream_loop", "2", "-re", "-i", hi, "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_ghi"))
+	time.Sleep(3 * time.Second)
+	lost, lose := context.WithTimeout(ctx, 4*time.Second) // killed: the connection is lost
+	defer lose()
+	_ = startFFmpeg(t, lost, "-re", "-i", lo, "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_glo")).Wait()
+	time.Sleep(3 * time.Second)
+	loCmd := startFFmpeg(t, ctx, "-stream_loop", "1", "-re", "-i", lo, "-c", "copy", "-f", "flv", rtmpURL(gw, "live", stream+"_glo"))
+	if err := hiCmd.Wait(); err != nil {
+		t.Fatalf("ffmpeg (high): %v", err)
+	}
+	if err := loCmd.Wait(); err != nil {
+		t.Fatalf("ffmpeg (low): %v", err)
+	}
+	waitEnded(t, gw, "live", stream)
+
+	base := httpURL(gw, "live/"+stream+"/")
+	pls := map[string]*hlstest.MediaPlaylist{}
+	for _, name := range []string{"v_ghi.m3u8", "v_glo.m3u8"} {
+		_, _, b := httpGet(t, base+name)
+		pl, err := hlstest.ParseMediaPlaylist(b)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, b)
+		}
+		if err := hlstest.CheckMediaPlaylist(nil, pl, hlstest.Rules{FMP4: true, LowLatency: true}); err != nil {
+			t.Errorf("%s: %v\n%s", name, err, b)
+		}
+		pls[name] = pl
+		if t.Failed() || testing.Verbose() {
+			t.Logf("%s:\n%s", name, b)
+		}
+	}
+	hiPl, loPl := pls["v_ghi.m3u8"], pls["v_glo.m3u8"]
+	hiSegs := map[int64]hlstest.Segment{}
+	for _, s := range hiPl.Segments {
+		hiSegs[s.MSN] = s
+	}
+	gaps, discAfterGap, prevGap := 0, false, false
+	for _, s := range loPl.Segments {
+		if s.Gap {
+			gaps++
+			h, ok := hiSegs[s.MSN]
+			if !ok || h.Gap || abs((h.Duration-s.Duration).Seconds()) > 0.001 || abs(h.PDT.Sub(s.PDT).Seconds()) > 0.005 {
+				t.Errorf("gap segment %d (%v at %v) does not match v_ghi's %+v", s.MSN, s.Duration, s.PDT, h)
+			}
+			if code, _, _ := httpGetQuiet(base + s.URI); code != 404 {
+				t.Errorf("gap segment %s answered %d, want 404", s.URI, code)
+			}
+		} else if prevGap && s.Discontinuity {
+			discAfterGap = true
+		}
+		if s.Duration > 1100*time.Millisecond {
+			// 1 s GOPs: no cut may wait for a later key frame, not even
+			// when v_glo takes the lead as v_ghi's publisher leaves.
+			t.Errorf("v_glo segment %d lasts %v", s.MSN, s.Duration)
+		}
+		prevGap = s.Gap
+	}
+	if gaps < 2 || !discAfterGap {
+		t.Errorf("v_glo: %d gap segments, discontinuity after them %v; want 2 or more and a discontinuity", gaps, discAfterGap)
+	}
+	// The high rendition, led throughout or until its end, decodes whole.
+	want, _ := probePackets(t, hi)
+	got, _ := probePackets(t, base+"v_ghi.m3u8")
+	if len(got) != 3*len(want) {
+		t.Errorf("v_ghi.m3u8: %d video packets, want %d (three loops)", len(got), 3*len(want))
+	}
+	for _, name := range []string{"v_ghi.m3u8", "audio.m3u8"} {
+		if errs := decodeErrors(t, base+name); errs != "" {
+			t.Errorf("%s: decode errors: %s", name, errs)
+		}
+	}
+}

@@ -269,6 +269,7 @@ func (mb *groupMember) setTracks(tracks []*remux.Track) error {
 			mb.vm = gp.addMember(mb.key, true)
 		}
 		mb.vm.r.idle.Store(false)
+		mb.vm.r.s.publisher.Store(mb.info())
 		if g.leaderLocked() == nil {
 			// The leading member left without a successor: this one leads.
 			g.promoteLocked(mb.vm)
@@ -383,6 +384,7 @@ func (g *group) chooseAudioLocked() error {
 		src.h.log.Info().Msg("group audio comes from this member")
 	}
 	am.r.idle.Store(false)
+	am.r.s.publisher.Store(src.info())
 	g.audio = src
 	return am.pub.SetTracks([]*remux.Track{src.audio})
 }
@@ -426,6 +428,12 @@ func finishRendition(m *member) {
 	m.pub.finishLocked()
 	m.pub.mu.Unlock()
 	m.r.idle.Store(true)
+	m.r.s.publisher.Store(nil)
+}
+
+// info describes the member's publisher for the stream listing.
+func (mb *groupMember) info() *publisherInfo {
+	return &publisherInfo{remote: mb.h.remote, since: mb.h.since, name: mb.name}
 }
 
 // releaseHeld writes the samples a following rendition holds back.

@@ -250,6 +250,7 @@ func TestGroupSharedClock(t *testing.T) {
 				if len(infos) != 1 || infos[0].Name != "cam" || len(infos[0].Tracks) != 3 || !infos[0].Live {
 					t.Errorf("streams: %+v", infos)
 				}
+				checkRenditions(t, m, "v_hi.m3u8 video cam_hi live", "audio.m3u8 audio cam_hi live", "v_lo.m3u8 video cam_lo live")
 
 				f.leave("cam_hi", true)
 				if pl := parsePlaylist(t, mustGet(t, m, "v_lo.m3u8")); pl.Endlist {
@@ -437,6 +438,7 @@ func TestGroupPublishRules(t *testing.T) {
 		if pl := parsePlaylist(t, mustGet(t, m, "v_hi.m3u8")); pl.Endlist {
 			t.Fatal("kicking one member ended the group")
 		}
+		checkRenditions(t, m, "v_hi.m3u8 video cam_hi live", "audio.m3u8 audio cam_hi live", "v_lo.m3u8 video  idle")
 
 		// The last member lost: the group waits, and a member continues it.
 		f.leave("cam_hi", false)
@@ -479,6 +481,31 @@ func TestGroupPublishRules(t *testing.T) {
 			t.Error("no EXT-X-ENDLIST after the group was kicked")
 		}
 	})
+}
+
+// checkRenditions compares the stream listing's renditions of "cam" with
+// want: "playlist kind member live|idle", in order.
+func checkRenditions(t *testing.T, m *Manager, want ...string) {
+	t.Helper()
+	var got []string
+	for _, si := range m.Streams() {
+		if si.Name != "cam" {
+			continue
+		}
+		for _, r := range si.Renditions {
+			state := "idle"
+			if r.Live {
+				state = "live"
+			}
+			if r.Bandwidth <= 0 && r.Live {
+				state += " (no bandwidth)"
+			}
+			got = append(got, strings.Join([]string{r.Playlist, r.Kind, r.Member, state}, " "))
+		}
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("renditions:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func TestGroupRejectAndDirect(t *testing.T) {

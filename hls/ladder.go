@@ -708,6 +708,14 @@ func (l *ladder) describe(info *StreamInfo) {
 	var vpeak, apeak int
 	for i, r := range l.renditions {
 		v := r.s.snap.Load()
+		ri := RenditionInfo{Playlist: r.s.rname, Kind: "audio", Live: !r.idle.Load() && v.state == stateLive, Bandwidth: v.peakBW}
+		if r.video {
+			ri.Kind = "video"
+		}
+		if pi := r.s.publisher.Load(); pi != nil {
+			ri.Member, ri.Publisher = pi.name, pi.remote
+		}
+		info.Renditions = append(info.Renditions, ri)
 		for _, ti := range v.media.tracks {
 			if ti.Kind == "video" && v.frameRate > 0 {
 				ti.FrameRate = v.frameRate

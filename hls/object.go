@@ -95,6 +95,25 @@ type StreamInfo struct {
 	// SegmentsWritten counts the segments published over the life of the
 	// stream.
 	SegmentsWritten uint64
+	// Renditions are the media playlists of an adaptive ladder (nil for a
+	// single media playlist).
+	Renditions []RenditionInfo
+}
+
+// RenditionInfo describes one media playlist of a ladder.
+type RenditionInfo struct {
+	// Playlist is the media playlist's name (v_720.m3u8, a1.m3u8...).
+	Playlist string
+	// Kind is "video" or "audio".
+	Kind string
+	// Live is false while the rendition has no source (a group member
+	// that left); its playlist then lists gaps.
+	Live bool
+	// Member is the stream name of the group member feeding it, and
+	// Publisher that member's address; empty for a multitrack ladder.
+	Member, Publisher string
+	// Bandwidth is its peak segment bitrate in bits/s.
+	Bandwidth int
 }
 
 // Stats are a Manager's cumulative counters, for metrics.

@@ -59,10 +59,12 @@ type stream struct {
 	avgBW    int
 }
 
-// publisherInfo describes the live publisher of a stream.
+// publisherInfo describes the live publisher of a stream (or, for a group
+// rendition, of the member feeding it: name is the member's stream name).
 type publisherInfo struct {
 	remote string
 	since  time.Time
+	name   string
 }
 
 func newStream(m *Manager, app, name string) *stream {

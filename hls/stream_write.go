@@ -256,13 +256,16 @@ func (s *stream) fillGaps(lead *stream, before int64) {
 		if g.msn != s.nextMSN || g.msn >= before || s.open.started {
 			break
 		}
-		pdt := g.pdt
+		// A gap ends where the leader's segment ends; the first one may
+		// start later, where this rendition's last media ended.
+		pdt, end := g.pdt, g.pdt.Add(g.dur)
 		if pdt.Before(s.pdtEnd) {
 			pdt = s.pdtEnd
 		}
-		segs = append(segs, &segment{msn: g.msn, dur: g.dur, pdt: pdt, gap: true, init: init, independent: true})
+		dur := max(end.Sub(pdt), time.Millisecond)
+		segs = append(segs, &segment{msn: g.msn, dur: dur, pdt: pdt, gap: true, init: init, independent: true})
 		s.nextMSN = g.msn + 1
-		s.pdtEnd = pdt.Add(g.dur)
+		s.pdtEnd = pdt.Add(dur)
 	}
 	s.segs = segs
 	s.open = openSegment{msn: s.nextMSN}

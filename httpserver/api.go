@@ -42,10 +42,23 @@ type apiStream struct {
 	// Viewers estimates the players: distinct client IP and User-Agent
 	// pairs that fetched the media playlist, segments or parts within the
 	// last two target durations.
-	Viewers     int        `json:"viewers"`
-	Tracks      []apiTrack `json:"tracks"`
-	PlaylistURL string     `json:"playlist_url"`
-	PlayerURL   string     `json:"player_url"`
+	Viewers int        `json:"viewers"`
+	Tracks  []apiTrack `json:"tracks"`
+	// Renditions are the media playlists of an adaptive ladder.
+	Renditions  []apiRendition `json:"renditions,omitempty"`
+	PlaylistURL string         `json:"playlist_url"`
+	PlayerURL   string         `json:"player_url"`
+}
+
+// apiRendition is one media playlist of a ladder; member and publisher
+// name the group member feeding it.
+type apiRendition struct {
+	Playlist  string `json:"playlist"`
+	Kind      string `json:"kind"`
+	Live      bool   `json:"live"`
+	Member    string `json:"member,omitempty"`
+	Publisher string `json:"publisher,omitempty"`
+	Bandwidth int    `json:"bandwidth"`
 }
 
 // apiTrack is the JSON form of one track.
@@ -100,6 +113,9 @@ func toAPIStream(si hls.StreamInfo, tr StreamTraffic, now time.Time) apiStream {
 	}
 	for _, t := range si.Tracks {
 		out.Tracks = append(out.Tracks, apiTrack(t))
+	}
+	for _, r := range si.Renditions {
+		out.Renditions = append(out.Renditions, apiRendition(r))
 	}
 	return out
 }

@@ -258,11 +258,16 @@ func TestAPIStreamPublisherFields(t *testing.T) {
 	o.streams[0].BitrateIn = 3_000_000
 	o.streams[0].BytesIn = 12345
 	o.streams[0].SegmentsWritten = 42
+	o.streams[0].Renditions = []hls.RenditionInfo{
+		{Playlist: "v_720.m3u8", Kind: "video", Live: true, Member: "cam_720", Publisher: "192.0.2.1:50000", Bandwidth: 2_000_000},
+		{Playlist: "v_480.m3u8", Kind: "video"},
+	}
 	_, base := startServer(t, o, func(s *Server) { s.Now = func() time.Time { return testModTime } })
 	_, body := do(t, "GET", base+"/api/v1/streams/live/cam", nil)
 	for _, want := range []string{
 		`"publisher": "192.0.2.1:50000"`, `"uptime": 90`, `"bitrate_in": 3000000`, `"bytes_in": 12345`,
 		`"segments_written": 42`, `"published_at": "2026-11-23T11:58:30Z"`, `"viewers": 0`, `"bitrate_out": 0`,
+		`"playlist": "v_720.m3u8"`, `"member": "cam_720"`, `"live": false`, `"bandwidth": 2000000`,
 	} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("body lacks %s:\n%s", want, body)

@@ -2,6 +2,7 @@ package hls
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -31,6 +32,17 @@ type memberFeed struct {
 	base   int64         // ms
 	vi, ai int64
 	done   bool
+	// Samples due in [stallFrom, stallUntil) arrive together at stallUntil
+	// (a publisher or its connection stalling).
+	stallFrom, stallUntil time.Duration
+}
+
+// arrival is when a sample due at t is written.
+func (mf *memberFeed) arrival(t time.Duration) time.Duration {
+	if t >= mf.stallFrom && t < mf.stallUntil {
+		return mf.stallUntil
+	}
+	return t
 }
 
 // groupFeed writes its members' samples in time order, wall time following
@@ -87,17 +99,17 @@ func (f *groupFeed) run(d time.Duration) error {
 	end := f.now + d
 	for {
 		var next *memberFeed
-		var at time.Duration
+		var at, due time.Duration
 		var video bool
 		for _, mf := range f.members {
 			if mf.done {
 				continue
 			}
-			if t := mf.vTime(); next == nil || t < at {
-				next, at, video = mf, t, true
+			if t := mf.vTime(); next == nil || mf.arrival(t) < at || mf.arrival(t) == at && t < due {
+				next, at, due, video = mf, mf.arrival(t), t, true
 			}
-			if t := mf.aTime(); t < at {
-				next, at, video = mf, t, false
+			if t := mf.aTime(); mf.arrival(t) < at || mf.arrival(t) == at && t < due {
+				next, at, due, video = mf, mf.arrival(t), t, false
 			}
 		}
 		if next == nil || at >= end {
@@ -575,4 +587,96 @@ func TestGroupRules(t *testing.T) {
 			t.Errorf("%s: %q, want %q", name, got, want)
 		}
 	}
+}
+
+// TestGroupReturnWithStalls: a rendition from another encoder comes back
+// while one publisher stalls and then catches up in a burst: the returning
+// rendition's segments still end on its key frames.
+func TestGroupReturnWithStalls(t *testing.T) {
+	for _, who := range []string{"cam_hi", "cam_lo"} {
+		for _, from := range []time.Duration{0, 300 * time.Millisecond, 900 * time.Millisecond} {
+			for _, stall := range []time.Duration{0, 400 * time.Millisecond, 700 * time.Millisecond, 1500 * time.Millisecond, 2500 * time.Millisecond} {
+				t.Run(fmt.Sprintf("%s/%v/%v", who, from, stall), func(t *testing.T) {
+					synctest.Test(t, func(t *testing.T) {
+						cfg := groupConfig(VariantLowLatency)
+						cfg.SegmentDuration = time.Second
+						cfg.SegmentCount = 30
+						m := newTestManager(t, cfg)
+						defer m.Close()
+						f := newGroupFeed(t, m)
+						f.gop = 30
+						f.join("cam_hi", 1280, 720, 3000, true)
+						if err := f.run(3*time.Second + 370*time.Millisecond); err != nil {
+							t.Fatal(err)
+						}
+						f.join("cam_lo", 640, 360, 800, false)
+						if err := f.run(4 * time.Second); err != nil {
+							t.Fatal(err)
+						}
+						f.leave("cam_lo", false)
+						delete(f.members, "cam_lo")
+						if err := f.run(3 * time.Second); err != nil {
+							t.Fatal(err)
+						}
+						f.join("cam_lo", 640, 360, 800, false)
+						mf := f.members[who]
+						mf.stallFrom, mf.stallUntil = f.now+from, f.now+from+stall
+						if err := f.run(8 * time.Second); err != nil {
+							t.Fatal(err)
+						}
+						o := mustGet(t, m, "v_lo.m3u8")
+						pl := parsePlaylist(t, o)
+						for i, s := range pl.Segments[:len(pl.Segments)-1] {
+							if !s.Gap && s.Duration > 1100*time.Millisecond && !pl.Segments[i+1].Discontinuity {
+								t.Errorf("v_lo segment %d lasts %v", s.MSN, s.Duration)
+							}
+						}
+						if t.Failed() {
+							t.Logf("%s", o.Body)
+						}
+					})
+				})
+			}
+		}
+	}
+}
+
+// TestGroupUnalignedTakeover: when the leader's publisher leaves, a
+// rendition from another encoder (key frames out of phase with the
+// leader's cuts) takes the lead without a forced, non-independent segment.
+func TestGroupUnalignedTakeover(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := groupConfig(VariantLowLatency)
+		cfg.SegmentDuration = time.Second
+		cfg.SegmentCount = 30
+		m := newTestManager(t, cfg)
+		defer m.Close()
+		f := newGroupFeed(t, m)
+		f.gop = 30
+		f.join("cam_hi", 1280, 720, 3000, true)
+		if err := f.run(2*time.Second + 370*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		f.join("cam_lo", 640, 360, 800, false)
+		if err := f.run(5*time.Second + 250*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		f.leave("cam_hi", true)
+		if err := f.run(5 * time.Second); err != nil {
+			t.Fatal(err)
+		}
+		o := mustGet(t, m, "v_lo.m3u8")
+		pl := parsePlaylist(t, o)
+		if !pl.IndependentSegments {
+			t.Error("v_lo lost EXT-X-INDEPENDENT-SEGMENTS: a cut was forced")
+		}
+		for _, s := range pl.Segments {
+			if s.Duration > 1100*time.Millisecond {
+				t.Errorf("v_lo segment %d lasts %v", s.MSN, s.Duration)
+			}
+		}
+		if t.Failed() {
+			t.Logf("%s", o.Body)
+		}
+	})
 }

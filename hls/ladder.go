@@ -3,8 +3,10 @@ package hls
 import (
 	"context"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -17,7 +19,9 @@ import (
 // RTMP multitrack, e.g. OBS "Enhanced Broadcasting" sending 1080p, 720p
 // and 480p renditions under separate track ids) is served, with the fMP4
 // and LL-HLS variants, as one multivariant playlist with a variant per
-// video rendition and the audio as a shared rendition group:
+// video rendition and the audio as a shared rendition group (with several
+// audio tracks, alternate renditions in it; one video track with several
+// audio tracks is a ladder too):
 //
 //	index.m3u8      #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",...,URI="a<id>.m3u8"
 //	                #EXT-X-STREAM-INF:BANDWIDTH=...,CODECS="video,audio",RESOLUTION=...,AUDIO="audio"
@@ -109,23 +113,28 @@ type cutEvent struct {
 // maxPendingCuts bounds the cut schedule of a follower whose track stopped.
 const maxPendingCuts = 64
 
-// wantsLadder reports whether tracks call for a ladder: several carried
-// video tracks, with an fMP4 variant.
+// wantsLadder reports whether tracks call for a ladder, with an fMP4
+// variant: several carried video tracks, or one and several audio tracks
+// (alternate audio renditions).
 func (p *Publication) wantsLadder(tracks []*remux.Track) bool {
 	if !p.m.cfg.Ladder || !p.variant.isFMP4() {
 		return false
 	}
-	n := 0
+	var video, audio int
 	for _, tr := range tracks {
-		if tr != nil && tr.Kind == remux.KindVideo && carries(p.variant, tr.Codec) && checkTrack(tr) == nil {
-			n++
+		if tr != nil && carries(p.variant, tr.Codec) && checkTrack(tr) == nil {
+			switch tr.Kind {
+			case remux.KindVideo:
+				video++
+			case remux.KindAudio:
+				audio++
+			}
 		}
 	}
-	return n >= 2
+	return video >= 2 || video >= 1 && audio >= 2
 }
 
-// ladderSetTracks gives every carried video track, and the first carried
-// audio track, its rendition.
+// ladderSetTracks gives every carried video and audio track its rendition.
 func (p *Publication) ladderSetTracks(tracks []*remux.Track) error {
 	if p.lad == nil {
 		p.lad = &pubLadder{}
@@ -133,7 +142,6 @@ func (p *Publication) ladderSetTracks(tracks []*remux.Track) error {
 	}
 	l := p.lad
 	seen := make(map[*member]bool)
-	haveAudio := false
 	for _, tr := range tracks {
 		if tr == nil {
 			continue
@@ -145,15 +153,11 @@ func (p *Publication) ladderSetTracks(tracks []*remux.Track) error {
 		case checkTrack(tr) != nil:
 			p.warnTrack(tr, checkTrack(tr).Error())
 			continue
-		case tr.Kind == remux.KindAudio && haveAudio:
-			p.warnTrack(tr, "only one audio track is served")
-			continue
 		case tr.Kind != remux.KindVideo && tr.Kind != remux.KindAudio:
 			p.warnTrack(tr, "unknown track kind")
 			continue
 		}
 		video := tr.Kind == remux.KindVideo
-		haveAudio = haveAudio || !video
 		key := "a"
 		if video {
 			key = "v"
@@ -566,18 +570,18 @@ func (s *stream) getLadder(ctx context.Context, l *ladder, file string, q url.Va
 }
 
 // renderLadder builds the multivariant playlist of a ladder: the audio
-// rendition group and one variant per video rendition that has a playlist,
-// ordered by bandwidth (Apple HLS Authoring 9.x: BANDWIDTH and
-// AVERAGE-BANDWIDTH include the audio; CODECS lists video and audio).
+// rendition group (every audio rendition with a playlist, the first the
+// default) and one variant per video rendition that has a playlist,
+// ordered by bandwidth (RFC 8216 §4.3.4.2 / Apple HLS Authoring 9.x:
+// BANDWIDTH and AVERAGE-BANDWIDTH include the most demanding audio
+// rendition; CODECS lists the video and every audio rendition's codec).
 func (s *stream) renderLadder(l *ladder) (*Object, error) {
 	cfg := &s.m.cfg
-	var audio *snapshot
-	var audioName string
 	type vr struct {
 		r *rendition
 		v *snapshot
 	}
-	var videos []vr
+	var videos, audios []vr
 	var mod time.Time
 	for _, r := range l.renditions {
 		v := r.s.snap.Load()
@@ -589,8 +593,8 @@ func (s *stream) renderLadder(l *ladder) (*Object, error) {
 		}
 		if r.video {
 			videos = append(videos, vr{r, v})
-		} else if audio == nil {
-			audio, audioName = v, r.s.rname
+		} else {
+			audios = append(audios, vr{r, v})
 		}
 	}
 	if len(videos) == 0 {
@@ -599,17 +603,27 @@ func (s *stream) renderLadder(l *ladder) (*Object, error) {
 	pl := playlist.Multivariant{Version: playlistVersion(cfg.Variant)}
 	var apeak, aavg int
 	var acodecs []string
-	if audio != nil {
-		uri := audioName
+	for i, a := range audios {
+		uri := a.r.s.rname
+		name := "audio"
+		if i > 0 {
+			// NAME is unique within the group (RFC 8216 §4.3.4.1.1).
+			name = "audio " + strings.TrimSuffix(uri, ".m3u8")
+		}
 		pl.Renditions = append(pl.Renditions, &playlist.MultivariantRendition{
 			Type:       playlist.MultivariantRenditionTypeAudio,
 			GroupID:    "audio",
-			Name:       "audio",
-			Default:    true,
+			Name:       name,
+			Default:    i == 0,
 			Autoselect: true,
 			URI:        &uri,
 		})
-		apeak, aavg, acodecs = audio.peakBW, audio.avgBW, audio.media.codecs
+		apeak, aavg = max(apeak, a.v.peakBW), max(aavg, a.v.avgBW)
+		for _, c := range a.v.media.codecs {
+			if !slices.Contains(acodecs, c) {
+				acodecs = append(acodecs, c)
+			}
+		}
 	}
 	for _, x := range videos {
 		v := x.v
@@ -620,7 +634,7 @@ func (s *stream) renderLadder(l *ladder) (*Object, error) {
 			Codecs:           append(append([]string(nil), v.media.codecs...), acodecs...),
 			URI:              x.r.s.rname,
 		}
-		if audio != nil {
+		if len(audios) > 0 {
 			variant.Audio = "audio"
 		}
 		if v.media.width > 0 && v.media.height > 0 {

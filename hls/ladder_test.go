@@ -494,3 +494,88 @@ func TestLadderConcurrentReaders(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// TestLadderAlternateAudio: one video track with two audio tracks (E-RTMP
+// multitrack audio) is a ladder with two renditions in the audio group.
+func TestLadderAlternateAudio(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := newTestManager(t, ladderConfig(VariantLowLatency))
+		defer m.Close()
+		p, err := m.Publish("live", "cam")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := videoTrack(1, 0)
+		a0, a1 := audioTrack(2), audioTrack(3)
+		a1.SourceID = 1
+		a1.AAC.SampleRate, a1.SampleRate, a1.ClockRate = 48000, 48000, 48000
+		if err := p.SetTracks([]*remux.Track{v, a0, a1}); err != nil {
+			t.Fatal(err)
+		}
+		names := []string{"v0.m3u8", "a0.m3u8", "a1.m3u8"}
+		check := watchRenditions(t, m, names, VariantLowLatency)
+		start := time.Now()
+		var vi, ai0, ai1 int64
+		var smp remux.Sample
+		for vi < 12*30 {
+			vt := time.Duration(vi) * time.Second / 30
+			t0 := time.Duration(ai0*1024) * time.Second / 44100
+			t1 := time.Duration(ai1*1024) * time.Second / 48000
+			switch {
+			case vt <= t0 && vt <= t1:
+				time.Sleep(time.Until(start.Add(vt)))
+				nalu := []byte{0x41, 1, 2, 3}
+				if vi%60 == 0 {
+					nalu[0] = 0x65
+				}
+				smp = remux.Sample{Track: v, DTS: vi * 3000, PTS: vi * 3000, Key: vi%60 == 0, NALUs: [][]byte{nalu}}
+				vi++
+			case t0 <= t1:
+				time.Sleep(time.Until(start.Add(t0)))
+				smp = remux.Sample{Track: a0, DTS: ai0 * 1024, PTS: ai0 * 1024, Key: true, Payload: make([]byte, 200)}
+				ai0++
+			default:
+				time.Sleep(time.Until(start.Add(t1)))
+				smp = remux.Sample{Track: a1, DTS: ai1 * 1024, PTS: ai1 * 1024, Key: true, Payload: make([]byte, 400)}
+				ai1++
+			}
+			if err := p.WriteSample(&smp); err != nil {
+				t.Fatal(err)
+			}
+			check()
+		}
+		o := mustGet(t, m, MultivariantName)
+		var mv playlist.Multivariant
+		if err := mv.Unmarshal(o.Body); err != nil {
+			t.Fatal(err)
+		}
+		if len(mv.Variants) != 1 || mv.Variants[0].URI != "v0.m3u8" || mv.Variants[0].Audio != "audio" ||
+			strings.Join(mv.Variants[0].Codecs, ",") != "avc1.42c028,mp4a.40.2" {
+			t.Errorf("variants:\n%s", o.Body)
+		}
+		if len(mv.Renditions) != 2 || *mv.Renditions[0].URI != "a0.m3u8" || !mv.Renditions[0].Default ||
+			*mv.Renditions[1].URI != "a1.m3u8" || mv.Renditions[1].Default || mv.Renditions[1].Name == mv.Renditions[0].Name {
+			t.Errorf("audio renditions:\n%s", o.Body)
+		}
+		lead := parsePlaylist(t, mustGet(t, m, "v0.m3u8"))
+		for _, name := range names[1:] {
+			pl := parsePlaylist(t, mustGet(t, m, name))
+			if pl.MediaSequence != lead.MediaSequence || len(pl.Segments) != len(lead.Segments) || len(pl.RenditionReports) != 2 {
+				t.Errorf("%s: MSN %d/%d, %d/%d segments, %d rendition reports", name, pl.MediaSequence, lead.MediaSequence,
+					len(pl.Segments), len(lead.Segments), len(pl.RenditionReports))
+			}
+		}
+		infos := m.Streams()
+		if len(infos) != 1 || len(infos[0].Renditions) != 3 {
+			t.Fatalf("streams: %+v", infos)
+		}
+		// The variant's bandwidth counts the more demanding audio rendition.
+		bw := map[string]int{}
+		for _, r := range infos[0].Renditions {
+			bw[r.Playlist] = r.Bandwidth
+		}
+		if bw["a1.m3u8"] <= bw["a0.m3u8"] || mv.Variants[0].Bandwidth != bw["v0.m3u8"]+bw["a1.m3u8"] {
+			t.Errorf("BANDWIDTH %d, renditions %v", mv.Variants[0].Bandwidth, bw)
+		}
+	})
+}

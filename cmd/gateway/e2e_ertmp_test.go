@@ -53,7 +53,6 @@ func hevcClip(t *testing.T, dir, size string) *ertmp.Track {
 	return tr
 }
 
-// opusClip is 5 s of a 440 Hz stereo sine in Opus.
 // ivfClip encodes 5 s of 320x240 video with a 1 s GOP into IVF with the
 // given ffmpeg codec arguments (AV1 or VP9) and reads its frames.
 func ivfClip(t *testing.T, dir, name string, codecArgs ...string) *ertmp.Track {
@@ -72,6 +71,7 @@ var (
 	vp9Args = []string{"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1"}
 )
 
+// opusClip is 5 s of a 440 Hz stereo sine in Opus.
 func opusClip(t *testing.T, dir string) *ertmp.Track {
 	p := ertmpEncode(t, dir, "opus.ogg", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "5",
 		"-ac", "2", "-c:a", "libopus", "-b:a", "64k", "-f", "ogg")
@@ -235,5 +235,55 @@ func TestE2EERTMP(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestE2EERTMPAlternateAudio: one video track and two audio tracks in
+// ManyTracks messages are served as a variant with two renditions in its
+// audio group; ffprobe decodes both.
+func TestE2EERTMPAlternateAudio(t *testing.T) {
+	t.Parallel()
+	requireEncoder(t, "libx265")
+	requireEncoder(t, "libopus")
+	dir := t.TempDir()
+	v, a0 := *hevcClip(t, dir, "320x240"), *opusClip(t, dir)
+	a1 := a0
+	v.ID, a0.ID, a1.ID = 0, 0, 1
+	gw := sharedGateway(t, "fmp4")
+	stream := uniqueStream("ertmp-audio")
+	p, err := ertmp.Publish(gw.RTMPAddr().String(), "live", stream, rtmptest.Options{Timeout: 10 * time.Second}, &v, &a0, &a1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if err := p.Send(ertmp.Messages(ertmp.LayoutManyTracks, ertmp.Options{NanoOffsets: true, CodedFramesX: true}, &v, &a0, &a1), 4); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Unpublish(stream); err != nil {
+		t.Fatal(err)
+	}
+	waitEnded(t, gw, "live", stream)
+
+	mv, body := waitMultivariant(t, gw, stream, time.Second)
+	if len(mv.Variants) != 1 || len(mv.Renditions) != 2 || mv.Variants[0].Audio != "audio" ||
+		*mv.Renditions[0].URI != "a0.m3u8" || *mv.Renditions[1].URI != "a1.m3u8" || !mv.Renditions[0].Default {
+		t.Fatalf("want one variant and two audio renditions:\n%s", body)
+	}
+	if c := mv.Variants[0].Codecs; len(c) != 2 || !strings.HasPrefix(c[0], "hvc1") || c[1] != "opus" {
+		t.Errorf("CODECS %v", c)
+	}
+	base := httpURL(gw, "live/"+stream+"/")
+	got, _ := probePackets(t, base+"v0.m3u8")
+	compareTimestamps(t, framePackets(&v), got, 0.0007)
+	for _, name := range []string{"a0.m3u8", "a1.m3u8"} {
+		if c := streamCodecs(t, base+name); c["audio"] != "opus" {
+			t.Errorf("%s: codecs %v", name, c)
+		}
+		if _, pk := probePackets(t, base+name); len(pk) < len(a0.Frames)*9/10 {
+			t.Errorf("%s: %d audio packets, source has %d", name, len(pk), len(a0.Frames))
+		}
+		if msg := decodeErrors(t, base+name); msg != "" {
+			t.Errorf("%s: %s", name, msg)
+		}
 	}
 }

@@ -280,3 +280,57 @@ func TestEndBeforeAnySegment(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyFramePresentationSpacing: x265 with B-frames presents its first
+// key frame 2 frames after its decode time and the later ones 4 frames
+// after, so the first GOP is 28 frames long in decode time while every key
+// frame is 30 frames after the previous one on screen. With segments as
+// long as the GOP (LL-HLS fixes the target duration from the segment
+// duration), every key frame must still cut: no segment is forced.
+func TestKeyFramePresentationSpacing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testConfig(VariantLowLatency)
+		cfg.SegmentDuration = time.Second
+		cfg.SegmentCount = 20
+		m := newTestManager(t, cfg)
+		defer m.Close()
+		p, err := m.Publish("live", "cam")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := videoTrack(1, 0)
+		if err := p.SetTracks([]*remux.Track{v}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		var smp remux.Sample
+		for i := int64(0); i < 30*8; i++ {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * time.Second / 30)))
+			// Key frames at decode frames 0, 28, 58, 88...; presented at 2,
+			// 32, 62, 92...
+			key := i == 0 || i >= 28 && (i-28)%30 == 0
+			pts := i + 2
+			if i >= 28 {
+				pts = i + 4
+			}
+			nalu := []byte{0x41, 1}
+			if key {
+				nalu[0] = 0x65
+			}
+			smp = remux.Sample{Track: v, DTS: i * 3000, PTS: pts * 3000, Key: key, NALUs: [][]byte{nalu}}
+			if err := p.WriteSample(&smp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o := mustGet(t, m, MediaPlaylistName)
+		pl := parsePlaylist(t, o)
+		if !pl.IndependentSegments || len(pl.Segments) < 6 {
+			t.Errorf("a segment was forced without a key frame:\n%s", o.Body)
+		}
+		for _, s := range pl.Segments {
+			if s.Duration > 1010*time.Millisecond {
+				t.Errorf("segment %d lasts %v", s.MSN, s.Duration)
+			}
+		}
+	})
+}

@@ -46,7 +46,8 @@ type Publication struct {
 	// segment and part in progress (timing clock, output timeline)
 	segOpen   bool
 	segStart  int64
-	segKey    bool // the segment starts with a key frame
+	segKey    bool  // the segment starts with a key frame
+	segPTS    int64 // presentation time of the sample that opened it
 	partStart int64
 	frames    int // timing samples in the segment
 
@@ -212,7 +213,7 @@ func (p *Publication) WriteSample(s *remux.Sample) error {
 		return nil
 	}
 	if t.timing {
-		if err := p.beforeTiming(dts, s.Key); err != nil {
+		if err := p.beforeTiming(dts, pts, s.Key); err != nil {
 			return p.fail(err)
 		}
 		p.frames++

@@ -45,13 +45,21 @@ func ticksToDur(ticks, clock int64) time.Duration {
 	return time.Duration(ticksToNs(ticks, clock))
 }
 
-// beforeTiming applies the cut rules ahead of staging a timing sample at d.
-func (p *Publication) beforeTiming(d int64, key bool) error {
+// beforeTiming applies the cut rules ahead of staging a timing sample at
+// d (presented at pts).
+//
+// Whether a key frame is far enough from the segment's first to cut counts
+// the longer of the decode and the presentation distance: with B-frames an
+// encoder may present its first key frame later after its decode time than
+// the next ones (x265 does: 2 frames, then 4), so the first GOP is short in
+// decode time while every GOP lasts the key frame interval on screen.
+func (p *Publication) beforeTiming(d, pts int64, key bool) error {
 	p.stalled = false
 	if !p.segOpen {
 		if p.follow != nil {
 			p.follow.opening(p, d)
 		}
+		p.segPTS = pts
 		return p.openSegment(d, key)
 	}
 	t := p.timing
@@ -60,11 +68,13 @@ func (p *Publication) beforeTiming(d int64, key bool) error {
 	if p.follow != nil {
 		// A follower rendition cuts where the leading one did (ladder.go).
 		if p.follow.due(p, d, key) {
+			p.segPTS = pts
 			return p.cutSegment(d, key)
 		}
-	} else if key && (segDur+est/2 >= p.segTicks || !p.segKey) {
+	} else if key && (max(segDur, pts-p.segPTS)+est/2 >= p.segTicks || !p.segKey) {
 		// A segment that had to start without a key frame ends at the first
 		// one, so that segments line up with key frames again.
+		p.segPTS = pts
 		return p.cutSegment(d, true)
 	}
 	limit := p.forceTicks
@@ -73,6 +83,7 @@ func (p *Publication) beforeTiming(d int64, key bool) error {
 	}
 	if segDur+est > limit {
 		p.warnForced(segDur, est)
+		p.segPTS = pts
 		return p.cutSegment(d, key)
 	}
 	if p.variant.isFMP4() {

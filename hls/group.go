@@ -34,8 +34,10 @@ import (
 //
 // Lifecycle. Members come and go independently. A member that leaves ends
 // its rendition's segment in progress; its variant leaves the multivariant
-// playlist until it returns (after a discontinuity). When the leader leaves
-// the next member leads. The group's stream is live while any member is;
+// playlist until it returns (after a discontinuity), and meanwhile its media
+// playlist lists the leader's segments as EXT-X-GAP so that its media
+// sequence numbers stay those of the others. When the leader leaves the
+// next member leads. The group's stream is live while any member is;
 // when the last one leaves the stream waits for a reconnect or ends, like
 // any stream. A publish on the group's own name is refused while the group
 // is live, and a member publish while the name has a direct publisher.

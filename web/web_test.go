@@ -48,6 +48,7 @@ func TestRenderPlayer(t *testing.T) {
 				`<script src="` + AssetURL(HLSJSAsset) + `"></script>`,
 				`<script src="` + AssetURL("player.js") + `"></script>`,
 				`id="embed-iframe"`, `id="embed-video"`, `id="url-playlist"`,
+				`<section class="choices" id="choices" hidden`, `<select id="quality">`, `<select id="audio">`,
 				"<title>live/cam · livegate</title>",
 			},
 			wantNot: []string{"is not bundled", "page-player embed"},

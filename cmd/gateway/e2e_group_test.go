@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os/exec"
 	"path/filepath"
@@ -131,8 +132,16 @@ func TestE2EGroup(t *testing.T) {
 	}
 }
 
-// TestE2EBrowserGroup: hls.js in Chromium plays a group and switches
-// between its renditions both ways.
+// ladderMenuExpr is ladderExpr switching renditions through the player
+// page's quality menu, as a viewer would, and reporting the menu's options.
+var ladderMenuExpr = strings.Replace(strings.Replace(ladderExpr,
+	"h.currentLevel = other;",
+	"{ const q = document.getElementById('quality'); q.value = String(other); q.dispatchEvent(new Event('change')); }", 1),
+	"heights: L.heights.slice(),",
+	"heights: L.heights.slice(), menu: [...document.querySelectorAll('#quality option')].map((o) => o.textContent), menuShown: !document.getElementById('choices').hidden,", 1)
+
+// TestE2EBrowserGroup: hls.js in Chromium plays a group and the viewer
+// switches between its renditions both ways with the page's quality menu.
 func TestE2EBrowserGroup(t *testing.T) {
 	t.Parallel()
 	requireBrowser(t)
@@ -150,11 +159,27 @@ func TestE2EBrowserGroup(t *testing.T) {
 	if len(mv.Variants) != 2 {
 		t.Fatalf("%d variants, want 2:\n%s", len(mv.Variants), body)
 	}
-	raw, err := runPlayerExpr(ctx, t, httpURL(gw, "live/"+stream+"/"), ladderExpr, 16*time.Second)
+	if !strings.Contains(ladderMenuExpr, "dispatchEvent") || !strings.Contains(ladderMenuExpr, "menuShown") {
+		t.Fatal("ladderMenuExpr no longer rewrites ladderExpr")
+	}
+	raw, err := runPlayerExpr(ctx, t, httpURL(gw, "live/"+stream+"/"), ladderMenuExpr, 16*time.Second)
 	if err != nil {
 		t.Fatalf("player: %v", err)
 	}
 	checkLadderPlayed(t, raw)
+	var samples []struct {
+		Menu      []string `json:"menu"`
+		MenuShown bool     `json:"menuShown"`
+	}
+	if err := json.Unmarshal(raw, &samples); err != nil {
+		t.Fatal(err)
+	}
+	last := samples[len(samples)-1]
+	t.Logf("quality menu %q", last.Menu)
+	if !last.MenuShown || len(last.Menu) != 3 || last.Menu[0] != "Auto" ||
+		!strings.HasPrefix(last.Menu[1], "240p") || !strings.HasPrefix(last.Menu[2], "360p") {
+		t.Errorf("quality menu %q shown %v, want Auto, 240p…, 360p…", last.Menu, last.MenuShown)
+	}
 }
 
 // TestE2EGroupSeparateEncoders: the low rendition comes from another ffmpeg

@@ -90,6 +90,7 @@
       P.hls.destroy();
       P.hls = null;
     }
+    fillChoices();
     if (P.engine === 'native') {
       video.removeAttribute('src');
       video.load();
@@ -183,9 +184,12 @@
     });
     P.hls = hls;
     hls.on(Hls.Events.MANIFEST_PARSED, function () {
+      fillChoices();
       var p = video.play();
       if (p && p.catch) p.catch(function () { setState('paused', 'Press play to start.'); });
     });
+    hls.on(Hls.Events.AUDIO_TRACKS_UPDATED, fillChoices);
+    hls.on(Hls.Events.AUDIO_TRACK_SWITCHED, fillChoices);
     hls.on(Hls.Events.ERROR, function (_, data) {
       recordError({
         type: data.type,
@@ -286,6 +290,43 @@
     $('stat-buffer').textContent = playing ? bufferAhead().toFixed(1) + ' s' : '—';
   }
   setInterval(updateStats, 1000);
+
+  // Quality and audio menus for a ladder (hls.js): Auto or one rendition
+  // (an immediate switch), and the alternate audio renditions. Hidden when
+  // there is nothing to choose.
+  function fillChoices() {
+    var q = $('quality'), a = $('audio');
+    if (!q || !a) return;
+    var hls = P.hls;
+    var levels = (hls && hls.levels) || [];
+    var tracks = (hls && hls.audioTracks) || [];
+    q.textContent = '';
+    addOption(q, -1, 'Auto');
+    levels.forEach(function (l, i) {
+      addOption(q, i, (l.height ? l.height + 'p' : 'Rendition ' + (i + 1)) + ' · ' + formatBitrate(l.bitrate));
+    });
+    q.value = String(hls && !hls.autoLevelEnabled ? hls.currentLevel : -1);
+    a.textContent = '';
+    tracks.forEach(function (t, i) { addOption(a, i, t.name || 'Track ' + (i + 1)); });
+    if (hls && tracks.length) a.value = String(hls.audioTrack);
+    $('quality-choice').hidden = levels.length < 2;
+    $('audio-choice').hidden = tracks.length < 2;
+    $('choices').hidden = levels.length < 2 && tracks.length < 2;
+  }
+  function addOption(sel, value, text) {
+    var o = document.createElement('option');
+    o.value = String(value);
+    o.textContent = text;
+    sel.appendChild(o);
+  }
+  if ($('quality')) {
+    $('quality').addEventListener('change', function (e) {
+      if (P.hls) P.hls.currentLevel = parseInt(e.target.value, 10);
+    });
+    $('audio').addEventListener('change', function (e) {
+      if (P.hls) P.hls.audioTrack = parseInt(e.target.value, 10);
+    });
+  }
 
   // Share and embed snippets, absolute so they can be pasted anywhere.
   function initShare() {

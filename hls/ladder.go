@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sort"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -606,9 +605,10 @@ func (s *stream) renderLadder(l *ladder) (*Object, error) {
 	for i, a := range audios {
 		uri := a.r.s.rname
 		name := "audio"
-		if i > 0 {
-			// NAME is unique within the group (RFC 8216 §4.3.4.1.1).
-			name = "audio " + strings.TrimSuffix(uri, ".m3u8")
+		if len(audios) > 1 {
+			// NAME is unique within the group (RFC 8216 §4.3.4.1.1); players
+			// show it in their audio menus.
+			name = "Audio " + strconv.Itoa(i+1)
 		}
 		pl.Renditions = append(pl.Renditions, &playlist.MultivariantRendition{
 			Type:       playlist.MultivariantRenditionTypeAudio,

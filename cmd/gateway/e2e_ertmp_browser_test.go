@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -358,5 +359,113 @@ func checkLadderPlayed(t *testing.T, raw json.RawMessage) {
 	}
 	if !hs[240] || !hs[360] {
 		t.Errorf("decoded picture heights %v, want both 240 and 360", last.Heights)
+	}
+}
+
+// audioMenuExpr samples the player like sampleExpr and, once 2 s have
+// played, picks the other audio rendition in the page's audio menu; it
+// reports the audio tracks, the menu and the audio tracks switched to.
+const audioMenuExpr = `(() => {
+  const p = window.__player || {};
+  const v = p.video || document.querySelector('video');
+  const h = p.hls;
+  const A = window.__audio || (window.__audio = { hls: null, start: -1, picked: -1, pickedAt: -1, switched: [] });
+  if (h && A.hls !== h) {
+    A.hls = h;
+    h.on('hlsAudioTrackSwitched', (_, d) => A.switched.push(d.id));
+  }
+  const ct = v ? v.currentTime : -1;
+  const n = h && h.audioTracks ? h.audioTracks.length : 0;
+  if (n >= 2 && ct > 0) {
+    if (A.start < 0) A.start = ct;
+    if (A.picked < 0 && ct - A.start >= 2) {
+      const a = document.getElementById('audio');
+      A.picked = h.audioTrack === 0 ? 1 : 0;
+      A.pickedAt = ct;
+      a.value = String(A.picked);
+      a.dispatchEvent(new Event('change'));
+    }
+  }
+  const errs = p.errors || [];
+  return {
+    state: p.state || '',
+    currentTime: ct,
+    hasHls: !!h,
+    fatalErrors: errs.filter((e) => e && e.fatal).map((e) => e.details || String(e)),
+    errors: errs.map((e) => (e && (e.details || e.type)) || String(e)),
+    tracks: h && h.audioTracks ? h.audioTracks.map((t) => t.name) : [],
+    menu: [...document.querySelectorAll('#audio option')].map((o) => o.textContent),
+    menuShown: !document.getElementById('audio-choice').hidden,
+    picked: A.picked,
+    pickedAt: A.pickedAt,
+    audioTrack: h ? h.audioTrack : -1,
+    switched: A.switched.slice(),
+  };
+})()`
+
+// TestE2EBrowserAlternateAudio publishes H.264 with two Opus tracks as
+// Enhanced RTMP ManyTracks; hls.js plays it, the page's audio menu lists
+// both renditions, and picking the other one switches to it while playback
+// goes on.
+func TestE2EBrowserAlternateAudio(t *testing.T) {
+	t.Parallel()
+	requireBrowser(t)
+	requireEncoder(t, "libx264")
+	requireEncoder(t, "libopus")
+	dir := t.TempDir()
+	p := ertmpEncode(t, dir, "avc-audio.ts", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "5",
+		"-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0",
+		"-pix_fmt", "yuv420p", "-f", "mpegts")
+	v, err := ertmp.ReadMPEGTSAVC(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a0 := opusClip(t, dir)
+	a1 := *a0
+	v.ID, a0.ID, a1.ID = 0, 0, 1
+	gw := startGateway(t, testConfig("fmp4"))
+	stream := uniqueStream("browser-audio")
+	stop := publishERTMPLive(t, gw, stream, ertmp.LayoutManyTracks, loopTracks(5, v, a0, &a1)...)
+	mv, body := waitMultivariant(t, gw, stream, 10*time.Second)
+	if len(mv.Variants) != 1 || len(mv.Renditions) != 2 {
+		t.Fatalf("want one variant and two audio renditions:\n%s", body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	raw, err := runPlayerExpr(ctx, t, httpURL(gw, "live/"+stream+"/"), audioMenuExpr, 12*time.Second)
+	if err != nil {
+		t.Fatalf("player: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("publisher: %v", err)
+	}
+	r := &playerReport{}
+	if err := json.Unmarshal(raw, &r.Samples); err != nil {
+		t.Fatal(err)
+	}
+	checkPlayed(t, r, 6)
+	var s []struct {
+		Tracks     []string `json:"tracks"`
+		Menu       []string `json:"menu"`
+		MenuShown  bool     `json:"menuShown"`
+		Picked     int      `json:"picked"`
+		PickedAt   float64  `json:"pickedAt"`
+		AudioTrack int      `json:"audioTrack"`
+		Switched   []int    `json:"switched"`
+	}
+	if err := json.Unmarshal(raw, &s); err != nil {
+		t.Fatal(err)
+	}
+	last := s[len(s)-1]
+	t.Logf("audio tracks %q, menu %q, picked %d at %.2f s, switched %v, now %d, played to %.2f s",
+		last.Tracks, last.Menu, last.Picked, last.PickedAt, last.Switched, last.AudioTrack, r.Samples[len(r.Samples)-1].CurrentTime)
+	if len(last.Tracks) != 2 || !last.MenuShown || len(last.Menu) != 2 || last.Menu[0] != "Audio 1" || last.Menu[1] != "Audio 2" {
+		t.Fatalf("audio tracks %q, menu %q shown %v: want two", last.Tracks, last.Menu, last.MenuShown)
+	}
+	if last.Picked < 0 || last.AudioTrack != last.Picked || !slices.Contains(last.Switched, last.Picked) {
+		t.Errorf("picked audio track %d, now %d, switched %v", last.Picked, last.AudioTrack, last.Switched)
+	}
+	if end := r.Samples[len(r.Samples)-1].CurrentTime; last.PickedAt < 0 || end < last.PickedAt+2 {
+		t.Errorf("playback reached %.2f s, want 2 s past the switch at %.2f s", end, last.PickedAt)
 	}
 }

@@ -214,8 +214,9 @@ func (m *Manager) publishMember(app, name, gname string, pat namePattern, o publ
 		close(old.h.done)
 		mb.vm = old.vm
 		g.members[i] = mb
-		if g.audio == old {
-			g.audio = nil
+		old.audio = nil
+		if err := g.chooseAudioLocked(); err != nil {
+			h.log.Warn().Err(err).Msg("switching the group's audio")
 		}
 		return h, nil
 	}

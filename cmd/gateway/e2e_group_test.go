@@ -70,6 +70,16 @@ func TestE2EGroup(t *testing.T) {
 			cmd := publishGroup(t, ctx, gw, stream, 1)
 
 			mv, body := waitMultivariant(t, gw, stream, 10*time.Second)
+			// Prometheus sees both renditions live.
+			var metrics string
+			if !waitFor(5*time.Second, func() bool {
+				_, _, b := httpGet(t, httpURL(gw, "metrics"))
+				metrics = string(b)
+				return strings.Contains(metrics, `livegate_rendition_live{app="live",rendition="v_ghi.m3u8",stream="`+stream+`"} 1`) &&
+					strings.Contains(metrics, `livegate_rendition_live{app="live",rendition="v_glo.m3u8",stream="`+stream+`"} 1`)
+			}) {
+				t.Errorf("metrics lack both renditions live:\n%s", grepLines(metrics, stream))
+			}
 			if err := cmd.Wait(); err != nil {
 				t.Fatalf("ffmpeg: %v", err)
 			}

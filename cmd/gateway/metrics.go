@@ -100,6 +100,7 @@ type gatewayCollector struct {
 
 	streamLive, streamBytesIn, streamFramesIn     *prometheus.Desc
 	streamBytesOut, streamViewers, streamSegments *prometheus.Desc
+	renditionLive                                 *prometheus.Desc
 
 	segments, parts, dropped *prometheus.Desc
 
@@ -131,8 +132,10 @@ func newGatewayCollector(a *App) *gatewayCollector {
 		streamViewers: d("stream_viewers", "Estimated viewers: distinct client IP and User-Agent pairs that fetched the stream's "+
 			"media playlist, segments or parts within the last two target durations.", stream...),
 		streamSegments: d("stream_segments_total", "Segments written for the stream.", stream...),
-		segments:       d("hls_segments_total", "Segments written, over every stream.", "variant"),
-		parts:          d("hls_parts_total", "LL-HLS parts written, over every stream.", "variant"),
+		renditionLive: d("rendition_live", "For a ladder's media playlists: 1 while the rendition has a source "+
+			"(0: its rendition group member is away and the playlist lists gaps).", "app", "stream", "rendition"),
+		segments: d("hls_segments_total", "Segments written, over every stream.", "variant"),
+		parts:    d("hls_parts_total", "LL-HLS parts written, over every stream.", "variant"),
 		dropped: d("dropped_frames_total", "Frames dropped, by reason: not_publishing (media on an RTMP stream that is not publishing), "+
 			"no_config (before the track's sequence header), backwards (DTS went back), before_keyframe (before the first key frame), "+
 			"not_carried (a track the variant cannot carry), late (DTS not after the previous one in the segmenter).", "reason"),
@@ -156,7 +159,7 @@ func (c *gatewayCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.rtmpOpen, c.rtmpAccepted, c.rtmpRefused, c.publishes, c.streams,
 		c.streamLive, c.streamBytesIn, c.streamFramesIn, c.streamBytesOut, c.streamViewers, c.streamSegments,
-		c.segments, c.parts, c.dropped,
+		c.renditionLive, c.segments, c.parts, c.dropped,
 		c.httpRequests, c.httpBytes, c.blockingInFlight, c.blockingWait, c.blockingTimeouts, c.blockingRejected,
 		c.webhookDuration, c.webhookFailures, c.webhookDenials, c.notifyEvents, c.notifyRetries,
 	} {
@@ -244,6 +247,13 @@ func (c *gatewayCollector) collectStreams(ch chan<- prometheus.Metric,
 		o := out[[2]string{si.App, si.Name}]
 		counter(c.streamBytesOut, o.bytes, si.App, si.Name)
 		gauge(c.streamViewers, float64(o.viewers), si.App, si.Name)
+		for _, r := range si.Renditions {
+			up := 0.0
+			if r.Live {
+				up = 1
+			}
+			gauge(c.renditionLive, up, si.App, si.Name, r.Playlist)
+		}
 	}
 	gauge(c.streams, float64(live), "live")
 	gauge(c.streams, float64(waiting), "waiting")

@@ -247,13 +247,16 @@ func (s *stream) fillGaps(lead *stream, before int64) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.open.started {
+		return // it has media again: its source came back meanwhile
+	}
 	now := s.m.cfg.Now()
 	segs := append([]*segment(nil), s.segs...)
 	// Gaps keep the init section of the media before them (a returning
 	// source's new one starts after its discontinuity).
 	init := segs[len(segs)-1].init
 	for _, g := range gaps {
-		if g.msn != s.nextMSN || g.msn >= before || s.open.started {
+		if g.msn != s.nextMSN || g.msn >= before {
 			break
 		}
 		// A gap ends where the leader's segment ends; the first one may
@@ -266,6 +269,9 @@ func (s *stream) fillGaps(lead *stream, before int64) {
 		segs = append(segs, &segment{msn: g.msn, dur: dur, pdt: pdt, gap: true, init: init, independent: true})
 		s.nextMSN = g.msn + 1
 		s.pdtEnd = pdt.Add(dur)
+	}
+	if len(segs) == len(s.segs) {
+		return
 	}
 	s.segs = segs
 	s.open = openSegment{msn: s.nextMSN}

@@ -136,6 +136,7 @@ type group struct {
 
 	members []*groupMember // live members, in order of arrival
 	audio   *groupMember   // the member whose audio is served
+	am      *member        // the ladder member of the audio rendition, once made
 
 	// The group timeline: the latest time written, when, and the offset
 	// from the first member's RTMP clock.
@@ -304,7 +305,7 @@ func (mb *groupMember) writeSample(s *remux.Sample) error {
 	case mb.video != nil && s.Track.Kind == remux.KindVideo && s.Track.ID == mb.video.ID:
 		lm = mb.vm
 	case mb.audio != nil && g.audio == mb && s.Track.Kind == remux.KindAudio && s.Track.ID == mb.audio.ID:
-		lm = gp.lad.find(audioRendition)
+		lm = g.am
 	}
 	clock := int64(s.Track.ClockRate)
 	if lm == nil || clock <= 0 {
@@ -368,7 +369,7 @@ func (g *group) chooseAudioLocked() error {
 			}
 		}
 	}
-	am := g.gp.lad.find(audioRendition)
+	am := g.am
 	if src == nil {
 		if am != nil && g.audio != nil {
 			// Nothing left to carry: end the audio segment in progress.
@@ -379,6 +380,7 @@ func (g *group) chooseAudioLocked() error {
 	}
 	if am == nil {
 		am = g.gp.addMember(audioRendition, false)
+		g.am = am
 	}
 	if g.audio != src {
 		if g.audio != nil {

@@ -271,6 +271,20 @@ type ladderSample struct {
 	Heights  []int `json:"heights"`
 }
 
+// avcClip encodes 5 s of size H.264 at rate (main profile, no B-frames,
+// 1 s GOP, constant rate) and reads its frames.
+func avcClip(t *testing.T, dir, size, rate string) *ertmp.Track {
+	t.Helper()
+	p := ertmpEncode(t, dir, "avc-"+size+".ts", "-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-t", "5",
+		"-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf", "0", "-g", "30", "-keyint_min", "30",
+		"-sc_threshold", "0", "-b:v", rate, "-maxrate", rate, "-bufsize", rate, "-pix_fmt", "yuv420p", "-f", "mpegts")
+	tr, err := ertmp.ReadMPEGTSAVC(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
 // TestE2EBrowserLadder publishes a two-rendition H.264 ladder (320x240 and
 // 640x360, same GOP) with Opus as Enhanced RTMP ManyTracks, checks the
 // multivariant playlist offers both, and has hls.js play it and switch
@@ -283,17 +297,7 @@ func TestE2EBrowserLadder(t *testing.T) {
 	cfg.HLS.Ladder = true
 	dir := t.TempDir()
 	start := time.Now()
-	enc := func(size, rate string) *ertmp.Track {
-		p := ertmpEncode(t, dir, "avc-"+size+".ts", "-f", "lavfi", "-i", "testsrc2=size="+size+":rate=30", "-t", "5",
-			"-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-bf", "0", "-g", "30", "-keyint_min", "30",
-			"-sc_threshold", "0", "-b:v", rate, "-maxrate", rate, "-bufsize", rate, "-pix_fmt", "yuv420p", "-f", "mpegts")
-		tr, err := ertmp.ReadMPEGTSAVC(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr
-	}
-	lo, hi, a := enc("320x240", "300k"), enc("640x360", "900k"), opusClip(t, dir)
+	lo, hi, a := avcClip(t, dir, "320x240", "300k"), avcClip(t, dir, "640x360", "900k"), opusClip(t, dir)
 	lo.ID, hi.ID, a.ID = 0, 1, 0
 	t.Logf("encoded the ladder in %v", time.Since(start).Round(time.Millisecond))
 
@@ -413,14 +417,7 @@ func TestE2EBrowserAlternateAudio(t *testing.T) {
 	requireEncoder(t, "libx264")
 	requireEncoder(t, "libopus")
 	dir := t.TempDir()
-	p := ertmpEncode(t, dir, "avc-audio.ts", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-t", "5",
-		"-c:v", "libx264", "-preset", "veryfast", "-bf", "0", "-g", "30", "-keyint_min", "30", "-sc_threshold", "0",
-		"-pix_fmt", "yuv420p", "-f", "mpegts")
-	v, err := ertmp.ReadMPEGTSAVC(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a0 := opusClip(t, dir)
+	v, a0 := avcClip(t, dir, "320x240", "300k"), opusClip(t, dir)
 	a1 := *a0
 	v.ID, a0.ID, a1.ID = 0, 0, 1
 	gw := startGateway(t, testConfig("fmp4"))
